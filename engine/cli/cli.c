@@ -1,0 +1,286 @@
+/* cli.c: command table, dispatch, help and shared option handling. */
+#include "engine/cli/cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/str.h"
+#include "common/xalloc.h"
+#include "engine/operator.h"
+
+static const struct weir_cli_cmd commands[] = {
+	{"dags validate", "PATH...", "validate DAG files and folders (errors as file:line:col)",
+	 "  -q, --quiet        print nothing when every file is valid\n"
+	 "      --format F     text (default) or json\n"
+	 "Folders are searched recursively for *.yaml and *.yml files.  Every problem\n"
+	 "of every file is reported; the exit code is 1 when any file is invalid.\n",
+	 weir_cmd_dags_validate},
+	{"dags show", "FILE", "show a DAG: schedule, next runs, tasks in topological order",
+	 "      --format F     text (default), json or dot (Graphviz)\n",
+	 weir_cmd_dags_show},
+	{"dags next-runs", "FILE", "print the instants at which the next scheduled runs are due",
+	 "  -n, --count N      how many (default 5)\n"
+	 "      --after ISO    start after this instant (default: now)\n"
+	 "      --logical      print each run's logical date (data interval start) instead\n"
+	 "Prints one ISO-8601 UTC instant per line.\n",
+	 weir_cmd_dags_next_runs},
+	{"cron next", "EXPR", "print the next fire times of a cron expression",
+	 "      --tz TZ        IANA time zone (default UTC)\n"
+	 "      --after ISO    start after this instant (default: now)\n"
+	 "  -n, --count N      how many (default 5; 1 in bulk mode)\n"
+	 "With EXPR \"-\", reads lines EXPR<TAB>TZ<TAB>AFTER from standard input (TZ and\n"
+	 "AFTER optional) and prints N instants per line, or ERROR<TAB>message.\n",
+	 weir_cmd_cron_next},
+	{"config show", "", "print every setting, its value and where it came from", NULL,
+	 weir_cmd_config_show},
+	{NULL, NULL, NULL, NULL, NULL},
+};
+
+static void vmsg(const char *prefix, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: ", prefix);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void weir_cli_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vmsg("weir", fmt, ap);
+	va_end(ap);
+}
+
+int weir_cli_usage_error(struct weir_cli *cli, const char *fmt, ...)
+{
+	va_list ap;
+	char prefix[128];
+
+	snprintf(prefix, sizeof(prefix), "weir %s", cli->cmd ? cli->cmd->name : "");
+	va_start(ap, fmt);
+	vmsg(prefix, fmt, ap);
+	va_end(ap);
+	if (cli->cmd)
+		fprintf(stderr, "usage: weir %s %s\n(see: weir help %s)\n", cli->cmd->name,
+			cli->cmd->args, cli->cmd->name);
+	return WEIR_EXIT_USAGE;
+}
+
+static void print_cmd_help(const struct weir_cli_cmd *c, FILE *out)
+{
+	fprintf(out, "usage: weir %s %s\n\n%s\n", c->name, c->args, c->summary);
+	if (c->help)
+		fprintf(out, "\n%s", c->help);
+}
+
+static void print_overview(FILE *out)
+{
+	fprintf(out, "usage: weir [--home DIR] [--log-level LEVEL] COMMAND [ARGS]\n\n"
+		     "weir runs DAGs of tasks described in YAML files.\n\ncommands:\n");
+	for (const struct weir_cli_cmd *c = commands; c->name; c++)
+		fprintf(out, "  %-20s %s\n", c->name, c->summary);
+	fprintf(out, "\n'weir help COMMAND' or 'weir COMMAND --help' shows a command's options.\n");
+}
+
+int weir_cli_getopt(struct weir_cli *cli, int argc, char **argv, const char *shortopts,
+		    const struct option *longopts)
+{
+	static const struct option none[] = {{0, 0, 0, 0}};
+	struct option all[32];
+	size_t n = 0;
+	char so[64];
+	int c;
+
+	if (!longopts)
+		longopts = none;
+	for (; longopts[n].name && n < WEIR_ARRAY_SIZE(all) - 2; n++)
+		all[n] = longopts[n];
+	all[n++] = (struct option){"help", no_argument, NULL, 'h'};
+	all[n] = (struct option){0, 0, 0, 0};
+	snprintf(so, sizeof(so), ":%sh", shortopts ? shortopts : "");
+	c = getopt_long(argc, argv, so, all, NULL);
+	if (c == 'h') {
+		print_cmd_help(cli->cmd, stdout);
+		exit(WEIR_EXIT_OK);
+	}
+	if (c == '?') {
+		if (optopt)
+			exit(weir_cli_usage_error(cli, "unknown option '-%c'", optopt));
+		exit(weir_cli_usage_error(cli, "unknown option '%s'", argv[optind - 1]));
+	}
+	if (c == ':')
+		exit(weir_cli_usage_error(cli, "option '%s' needs a value", argv[optind - 1]));
+	return c;
+}
+
+long weir_cli_parse_count(struct weir_cli *cli, const char *opt, const char *value, long max)
+{
+	int64_t v;
+
+	if (weir_str_to_i64(value, &v) < 0 || v < 1 || v > max)
+		exit(weir_cli_usage_error(cli, "%s must be a whole number from 1 to %ld, not \"%s\"", opt,
+					  max, value));
+	return (long)v;
+}
+
+int weir_cli_config(struct weir_cli *cli)
+{
+	struct weir_buf err = WEIR_BUF_INIT(WEIR_BUF_NOLIMIT);
+	int rc;
+
+	if (cli->cfg_loaded)
+		return 0;
+	rc = weir_config_load(&cli->cfg, cli->home_flag, &err);
+	cli->cfg_loaded = true;
+	if (rc < 0) {
+		fputs(err.buf, stderr);
+		weir_buf_release(&err);
+		return WEIR_EXIT_INVALID;
+	}
+	weir_buf_release(&err);
+	{
+		int lvl = weir_log_level_parse(weir_config_get(&cli->cfg, WEIR_CFG_LOG_LEVEL));
+		if (lvl < 0) {
+			weir_cli_error("invalid log_level \"%s\" (use debug, info, warn or error)",
+				       weir_config_get(&cli->cfg, WEIR_CFG_LOG_LEVEL));
+			return WEIR_EXIT_INVALID;
+		}
+		weir_log_min_level = lvl;
+	}
+	return 0;
+}
+
+/* Finds the command whose words start argv; *nwords gets their count. */
+static const struct weir_cli_cmd *find_cmd(int argc, char **argv, int *nwords)
+{
+	const struct weir_cli_cmd *best = NULL;
+	int best_n = 0;
+
+	for (const struct weir_cli_cmd *c = commands; c->name; c++) {
+		const char *p = c->name;
+		int i = 0;
+		bool ok = true;
+		while (*p && ok) {
+			size_t len = strcspn(p, " ");
+			ok = i < argc && strlen(argv[i]) == len && !strncmp(argv[i], p, len);
+			p += len;
+			p += *p == ' ';
+			i++;
+		}
+		if (ok && i > best_n) {
+			best = c;
+			best_n = i;
+		}
+	}
+	*nwords = best_n;
+	return best;
+}
+
+static int unknown_command(int argc, char **argv)
+{
+	/* A group name alone ("weir dags"): list its commands. */
+	size_t len = strlen(argv[0]);
+	bool group = false;
+	const char *names[64];
+	size_t nn = 0;
+
+	for (const struct weir_cli_cmd *c = commands; c->name; c++) {
+		if (!strncmp(c->name, argv[0], len) && c->name[len] == ' ')
+			group = true;
+	}
+	if (group) {
+		if (argc > 1)
+			fprintf(stderr, "weir: unknown command 'weir %s %s'\n", argv[0], argv[1]);
+		fprintf(stderr, "usage: weir %s SUBCOMMAND\n\n", argv[0]);
+		for (const struct weir_cli_cmd *c = commands; c->name; c++)
+			if (!strncmp(c->name, argv[0], len) && c->name[len] == ' ')
+				fprintf(stderr, "  %-20s %s\n", c->name, c->summary);
+		return WEIR_EXIT_USAGE;
+	}
+	for (const struct weir_cli_cmd *c = commands; c->name && nn < 63; c++) {
+		size_t w = strcspn(c->name, " ");
+		bool dup = false;
+		for (size_t i = 0; i < nn; i++)
+			dup |= strlen(names[i]) == w && !strncmp(names[i], c->name, w);
+		if (!dup)
+			names[nn++] = weir_xstrndup(c->name, w);
+	}
+	names[nn] = NULL;
+	fprintf(stderr, "weir: unknown command '%s'", argv[0]);
+	{
+		const char *s = weir_str_suggest(argv[0], names);
+		if (s)
+			fprintf(stderr, " (did you mean '%s'?)", s);
+	}
+	fprintf(stderr, "\nsee 'weir help'\n");
+	for (size_t i = 0; i < nn; i++)
+		free((char *)names[i]);
+	return WEIR_EXIT_USAGE;
+}
+
+int weir_cli_main(int argc, char **argv)
+{
+	struct weir_cli cli = {0};
+	const struct weir_cli_cmd *cmd;
+	int i = 1, nwords, rc;
+
+	cli.prog = argv[0];
+	weir_operators_register_all();
+
+	/* Global options come before the command. */
+	while (i < argc && argv[i][0] == '-') {
+		if (!strcmp(argv[i], "--version") || !strcmp(argv[i], "-V")) {
+			printf("weir %s\n", WEIR_VERSION);
+			return 0;
+		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			print_overview(stdout);
+			return 0;
+		} else if (!strcmp(argv[i], "--home") && i + 1 < argc) {
+			cli.home_flag = argv[i + 1];
+			i += 2;
+		} else if (!strncmp(argv[i], "--home=", 7)) {
+			cli.home_flag = argv[i] + 7;
+			i++;
+		} else if (!strcmp(argv[i], "--log-level") && i + 1 < argc) {
+			setenv("WEIR_LOG_LEVEL", argv[i + 1], 1);
+			i += 2;
+		} else {
+			fprintf(stderr, "weir: unknown option '%s'\nsee 'weir help'\n", argv[i]);
+			return WEIR_EXIT_USAGE;
+		}
+	}
+	if (i >= argc) {
+		print_overview(stderr);
+		return WEIR_EXIT_USAGE;
+	}
+	if (!strcmp(argv[i], "help")) {
+		if (i + 1 >= argc) {
+			print_overview(stdout);
+			return 0;
+		}
+		cmd = find_cmd(argc - i - 1, argv + i + 1, &nwords);
+		if (!cmd || i + 1 + nwords != argc)
+			return unknown_command(argc - i - 1, argv + i + 1);
+		print_cmd_help(cmd, stdout);
+		return 0;
+	}
+	if (!strcmp(argv[i], "version")) {
+		printf("weir %s\n", WEIR_VERSION);
+		return 0;
+	}
+	cmd = find_cmd(argc - i, argv + i, &nwords);
+	if (!cmd)
+		return unknown_command(argc - i, argv + i);
+	cli.cmd = cmd;
+	/* The handler sees argv[0] = the last command word. */
+	optind = 0;
+	opterr = 0;
+	rc = cmd->run(&cli, argc - i - nwords + 1, argv + i + nwords - 1);
+	if (cli.cfg_loaded)
+		weir_config_release(&cli.cfg);
+	return rc;
+}

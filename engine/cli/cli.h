@@ -1,0 +1,67 @@
+/*
+ * cli.h: the `weir` command line.
+ *
+ * Commands are rows of one table (name words, arguments, summary, help,
+ * handler); `weir help CMD` and `CMD --help` print the row's help.  Each
+ * handler returns the process exit code:
+ *   0 ok, 1 invalid input (a bad DAG, a failed run), 2 usage error.
+ * Handlers write results to stdout and diagnostics to stderr.
+ */
+#ifndef WEIR_CLI_H
+#define WEIR_CLI_H
+
+#include <getopt.h>
+#include <stdbool.h>
+
+#include "engine/config.h"
+
+enum {
+	WEIR_EXIT_OK = 0,
+	WEIR_EXIT_INVALID = 1,
+	WEIR_EXIT_USAGE = 2,
+};
+
+struct weir_cli;
+
+typedef int weir_cli_fn(struct weir_cli *cli, int argc, char **argv);
+
+struct weir_cli_cmd {
+	const char *name;    /* words, e.g. "dags validate" */
+	const char *args;    /* synopsis after the name */
+	const char *summary; /* one line */
+	const char *help;    /* options and details, may be NULL */
+	weir_cli_fn *run;
+};
+
+struct weir_cli {
+	const char *prog;
+	const struct weir_cli_cmd *cmd; /* the command being run */
+	const char *home_flag;          /* --home, or NULL */
+	struct weir_config cfg;
+	bool cfg_loaded;
+};
+
+int weir_cli_main(int argc, char **argv);
+
+/* Loads the configuration once (prints problems); 0 or an exit code. */
+int weir_cli_config(struct weir_cli *cli);
+/* Prints "weir CMD: message" and the usage line to stderr; returns 2. */
+int weir_cli_usage_error(struct weir_cli *cli, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Prints "weir: message" to stderr. */
+void weir_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * getopt_long wrapper: resets getopt, handles --help (prints help, exits
+ * 0) and unknown options (usage error, exits 2).  Returns the option
+ * character, or -1 at the end of options.
+ */
+int weir_cli_getopt(struct weir_cli *cli, int argc, char **argv, const char *shortopts,
+		    const struct option *longopts);
+/* Parses a positive integer option value; exits 2 on error. */
+long weir_cli_parse_count(struct weir_cli *cli, const char *opt, const char *value, long max);
+
+/* Command handlers (engine/cli/cmd_*.c). */
+weir_cli_fn weir_cmd_dags_validate, weir_cmd_dags_show, weir_cmd_dags_next_runs;
+weir_cli_fn weir_cmd_cron_next, weir_cmd_config_show;
+
+#endif

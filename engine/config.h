@@ -1,0 +1,72 @@
+/*
+ * config.h: weir's settings, from one table, in three layers.
+ *
+ * Every setting has a key (e.g. "database_url") and is resolved, last one
+ * winning, from:
+ *   1. its built-in default,
+ *   2. the config file $WEIR_HOME/weir.conf (or $WEIR_CONFIG), lines of
+ *      `key = value`, `#` comments, values optionally in double quotes,
+ *   3. the environment variable WEIR_<KEY> (WEIR_DATABASE_URL, ...),
+ *   4. command-line flags (weir_config_set with WEIR_SRC_FLAG).
+ * `weir config show` prints every key with its value and source.  Unknown
+ * keys in the file are errors with a "did you mean" hint.  The home
+ * directory itself comes from WEIR_HOME or --home only (it locates the file).
+ */
+#ifndef WEIR_CONFIG_H
+#define WEIR_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+
+enum weir_config_source {
+	WEIR_SRC_DEFAULT,
+	WEIR_SRC_FILE,
+	WEIR_SRC_ENV,
+	WEIR_SRC_FLAG,
+};
+
+#define WEIR_CONFIG_KEYS(XX)                                                                   \
+	XX(HOME, "home", NULL, "state directory (private PostgreSQL, logs, DAGs)")              \
+	XX(DATABASE_URL, "database_url", "", "PostgreSQL URI or DSN; empty: a private cluster under home") \
+	XX(DAGS_FOLDER, "dags_folder", NULL, "folder of DAG files (default: ./dags if present, else HOME/dags)") \
+	XX(LOG_LEVEL, "log_level", "info", "debug, info, warn or error")                          \
+	XX(API_LISTEN, "api_listen", "127.0.0.1:8080", "address:port of the HTTP API")            \
+	XX(PARALLELISM, "parallelism", "32", "task processes one scheduler runs at once")         \
+	XX(HEARTBEAT_TIMEOUT, "heartbeat_timeout", "30s", "a running try silent this long is declared dead") \
+	XX(XCOM_MAX_BYTES, "xcom_max_bytes", "65536", "largest XCom value a task may write")       \
+	XX(CONTAINER_RUNTIME, "container_runtime", "runc", "OCI runtime for executor: container (runc, crun, podman)")
+
+enum weir_config_key {
+#define XX(id, name, def, help) WEIR_CFG_##id,
+	WEIR_CONFIG_KEYS(XX)
+#undef XX
+	WEIR_CFG__COUNT,
+};
+
+struct weir_config {
+	char *value[WEIR_CFG__COUNT];             /* owned; never NULL after load */
+	enum weir_config_source source[WEIR_CFG__COUNT];
+	char *file;                               /* the config file consulted */
+	bool file_exists;
+};
+
+/*
+ * Resolves every key from defaults, the file and the environment.
+ * home_flag (may be NULL) is --home.  Returns 0, or WEIR_EINVALID with
+ * "FILE:LINE: message" lines in err (the config is still usable with
+ * defaults for the bad keys).
+ */
+int weir_config_load(struct weir_config *c, const char *home_flag, struct weir_buf *err);
+void weir_config_release(struct weir_config *c);
+const char *weir_config_get(const struct weir_config *c, enum weir_config_key k);
+void weir_config_set(struct weir_config *c, enum weir_config_key k, const char *value,
+		     enum weir_config_source src);
+const char *weir_config_key_name(enum weir_config_key k);
+const char *weir_config_key_help(enum weir_config_key k);
+const char *weir_config_source_name(enum weir_config_source s);
+/* The value with any password in a URL/DSN replaced by "****". */
+char *weir_config_masked(const struct weir_config *c, enum weir_config_key k);
+
+#endif

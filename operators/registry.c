@@ -1,0 +1,9 @@
+/* registry.c: registers every operator shipped in operators/. */
+#include "engine/operator.h"
+#include "operators/operators.h"
+
+void weir_operators_register_all(void)
+{
+	weir_operator_register(&weir_op_command);
+	weir_operator_register(&weir_op_file_sensor);
+}
