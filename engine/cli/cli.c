@@ -37,6 +37,18 @@ static const struct weir_cli_cmd commands[] = {
 	 weir_cmd_cron_next},
 	{"config show", "", "print every setting, its value and where it came from", NULL,
 	 weir_cmd_config_show},
+	{"db migrate", "", "create or upgrade the database schema (safe to run concurrently)",
+	 "Applies the migrations compiled into this weir, each in its own transaction.\n"
+	 "Uses database_url, or the private cluster under WEIR_HOME when it is empty.\n",
+	 weir_cmd_db_migrate},
+	{"db status", "", "show the database, its versions and which migrations are applied",
+	 "      --format F     text (default) or json\n"
+	 "Exits 1 when a migration is pending or was modified.\n",
+	 weir_cmd_db_status},
+	{"db start", "", "start the private PostgreSQL cluster under WEIR_HOME (create it if needed)",
+	 NULL, weir_cmd_db_start},
+	{"db stop", "", "stop the private PostgreSQL cluster", NULL, weir_cmd_db_stop},
+	{"db url", "", "print the connection string of the private cluster", NULL, weir_cmd_db_url},
 	{NULL, NULL, NULL, NULL, NULL},
 };
 

@@ -60,8 +60,17 @@ int weir_cli_getopt(struct weir_cli *cli, int argc, char **argv, const char *sho
 /* Parses a positive integer option value; exits 2 on error. */
 long weir_cli_parse_count(struct weir_cli *cli, const char *opt, const char *value, long max);
 
+struct weir_store;
+/* Opens the configured store (the private cluster when no URL is set,
+ * started on demand); prints the error; 0 or an exit code. */
+int weir_cli_store(struct weir_cli *cli, struct weir_store **out);
+/* The private cluster's conninfo, starting it when needed; 0 or an exit code. */
+int weir_cli_private_cluster_url(struct weir_cli *cli, const char **url);
+
 /* Command handlers (engine/cli/cmd_*.c). */
 weir_cli_fn weir_cmd_dags_validate, weir_cmd_dags_show, weir_cmd_dags_next_runs;
 weir_cli_fn weir_cmd_cron_next, weir_cmd_config_show;
+weir_cli_fn weir_cmd_db_migrate, weir_cmd_db_status, weir_cmd_db_start, weir_cmd_db_stop;
+weir_cli_fn weir_cmd_db_url;
 
 #endif

@@ -1,0 +1,92 @@
+/*
+ * db_int.h: private to db/, the PostgreSQL implementation of store.h.
+ *
+ * Connection invariants:
+ *   - st->conn is NULL or a connection on which every statement of
+ *     prepared[] has been prepared and every channel of listening has
+ *     been LISTENed, in pipeline-off, idle state;
+ *   - any libpq failure that leaves CONNECTION_BAD goes through
+ *     pg_reconnect(), which retries with exponential backoff (50 ms,
+ *     doubling, at most 2 s apart) within weir_store_reconnect_budget_ms;
+ *   - nothing but db/ sees a PGconn or PGresult.
+ */
+#ifndef WEIR_DB_INT_H
+#define WEIR_DB_INT_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+#include "common/buf.h"
+#include "common/vec.h"
+#include "engine/store.h"
+
+struct weir_migration {
+	int version;
+	const char *name;
+	const char *sql;
+};
+extern const struct weir_migration weir_migrations[];
+
+/* Prepared statements, by index. */
+enum pg_stmt {
+	PG_RUN_CREATE,
+	PG_RUN_STATE,
+	PG_TIS_CREATE,
+	PG_TI_STATE,
+	PG_XCOM_PUT,
+	PG_HEARTBEAT,
+	PG_BATCH_MARK,
+	PG_BATCH_SEEN,
+	PG__STMT_COUNT,
+};
+
+struct pg_store {
+	struct weir_store base;
+	PGconn *conn;
+	char *conninfo;
+	char *display;        /* conninfo with the password masked, for messages */
+	struct weir_strvec listening;
+	bool schema_ready;    /* statements prepared (needs migrated schema) */
+};
+
+/* Ensures a usable connection (reconnecting if needed). */
+int pg_ensure(struct pg_store *st, struct weir_buf *err);
+/* Drops the connection after a failure; the next pg_ensure reconnects. */
+void pg_drop(struct pg_store *st);
+/* True when the last failure means the connection is gone. */
+bool pg_conn_lost(struct pg_store *st, const PGresult *res);
+/* Appends the server's message (and detail) of res to err. */
+void pg_result_error(const PGresult *res, PGconn *conn, struct weir_buf *err);
+/* Runs one command (no rows expected); 0 or WEIR_EDB / WEIR_ECONN. */
+int pg_command(struct pg_store *st, const char *sql, struct weir_buf *err);
+/* Prepares the statements of pg_stmt (after migrations). */
+int pg_prepare_all(struct pg_store *st, struct weir_buf *err);
+
+/* Runs one parameterised statement, retrying after a lost connection;
+ * maps constraint violations to WEIR_EEXISTS / WEIR_EINVALID. */
+int pg_exec_sql(struct pg_store *st, const char *sql, int n, const char *const *v, long *rows,
+		struct weir_buf *err);
+
+/* The SQL of each prepared statement. */
+extern const char *const pg_stmt_sql[PG__STMT_COUNT];
+extern const char *const pg_stmt_name[PG__STMT_COUNT];
+
+int pg_migrate(struct weir_store *s, struct weir_buf *out, struct weir_buf *err);
+int pg_status(struct weir_store *s, json_t **out, struct weir_buf *err);
+int pg_apply(struct weir_store *s, struct weir_batch *b, struct weir_buf *err);
+int pg_sync_dag(struct weir_store *s, const struct weir_dag *dag, struct weir_buf *err);
+int pg_set_import_errors(struct weir_store *s, const char *file, const struct weir_diags *d,
+			 struct weir_buf *err);
+int pg_load_runs(struct weir_store *s, int64_t run_pk, weir_store_run_fn *fn, void *arg,
+		 struct weir_buf *err);
+int pg_query_json(struct weir_store *s, const char *name, int nparams, const char *const *params,
+		  json_t **out, struct weir_buf *err);
+int pg_exec(struct weir_store *s, const char *name, int nparams, const char *const *params,
+	    long *rows, struct weir_buf *err);
+
+/* Formats an instant for a timestamptz parameter ("" never; NULL for none). */
+const char *pg_ts(int64_t us, char buf[48]);
+/* Parses a timestamptz text value (ISO, from the server) into us. */
+int64_t pg_parse_ts(const char *s);
+
+#endif

@@ -1,0 +1,15 @@
+# Writes OUT: a C array of the migration files in FILES (sorted).
+set(body "/* Generated from db/migrations by embed-migrations.cmake. */\n#include \"db_int.h\"\n\nconst struct weir_migration weir_migrations[] = {\n")
+foreach(f ${FILES})
+  get_filename_component(name ${f} NAME)
+  string(REGEX MATCH "^[0-9]+" num ${name})
+  math(EXPR version "${num}")
+  file(READ ${f} sql HEX)
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "\\\\x\\1" sql "${sql}")
+  # Break the string every so often to keep compilers happy.
+  string(REGEX REPLACE "((\\\\x[0-9a-f][0-9a-f]){64})" "\\1\"\n\"" sql "${sql}")
+  string(APPEND body "\t{${version}, \"${name}\",\n\"${sql}\"},\n")
+endforeach()
+string(APPEND body "\t{0, NULL, NULL},\n};\n")
+file(WRITE ${OUT}.tmp "${body}")
+file(RENAME ${OUT}.tmp ${OUT})
