@@ -6,6 +6,9 @@
  * Each field takes `*`, numbers, ranges `a-b`, steps `*\/n` and `a-b/n` and
  * `a/n` (from a to the field's end), and lists `a,b-c`.  Months accept
  * JAN..DEC, weekdays SUN..SAT (case-insensitive); weekday 7 is Sunday.
+ * In day-of-week, `*` and `a/n` end at 6.  A range must not go backwards
+ * ("22-2" is rejected); a step runs from 1 to the field's largest value.
+ * Fields are separated by spaces or tabs.
  * When both day-of-month and day-of-week are restricted (neither starts
  * with `*`), a day matches if either matches (the classic Vixie rule).
  * Presets: @yearly @annually @monthly @weekly @daily @midnight @hourly and
@@ -17,6 +20,10 @@
  *     skipped times fire once together;
  *   - a wall time that occurs twice fires once, at its first occurrence.
  * A run's data interval is [previous fire, this fire), as in Airflow.
+ *
+ * next and prev enumerate the same set of instants: for every fire time f,
+ * next(f - 1us) == f and prev(f + 1us) == f.  Fire times are whole seconds.
+ * All functions here are thread-safe (docs/internals/cron.md).
  */
 #ifndef WEIR_CRON_H
 #define WEIR_CRON_H
@@ -45,15 +52,19 @@ struct weir_cron {
 /*
  * Parses expr.  Returns 0, or WEIR_EINVALID with a message in err that
  * names the field and the problem, and *err_off (may be NULL) set to the
- * byte offset in expr where the problem starts.  An expression that can
- * never fire (e.g. "0 0 30 2 *") is invalid too.
+ * byte offset in expr where the problem starts:
+ *   "* 25 * * *"  -> 2, `hour field: 25 is out of range 0-23`
+ *   "* * * *"     -> 7, `expected 5 fields, found 4`
+ * An expression that can never fire is invalid too: "0 0 30 2 *" -> 4,
+ * `never fires: day-of-month 30 does not occur in month FEB`.
  */
 int weir_cron_parse(const char *expr, struct weir_cron *out, size_t *err_off, struct weir_buf *err);
 
 /*
  * The first fire time strictly after after_us (microseconds, UTC), in *next_us.
- * Returns 0, or WEIR_ENOTFOUND when there is none within 30 years or the
- * expression is @once.
+ * Returns 0, or WEIR_ENOTFOUND when there is none within 30 years (of wall
+ * time), the result does not fit in int64_t microseconds, or the expression
+ * is @once.  *next_us is set only on success.
  */
 int weir_cron_next(const struct weir_cron *c, const struct weir_tz *tz, int64_t after_us,
 		   int64_t *next_us);

@@ -27,16 +27,22 @@ struct weir_tz;
 /*
  * Finds or loads the zone called name ("UTC", "Europe/Berlin", ...).
  * Returns 0 and sets *out (borrowed, valid for the process lifetime), or
- * WEIR_EINVALID with a message in err when the name is malformed (".."
- * components, a leading '/', characters outside [A-Za-z0-9/_+-]) or no
- * valid zone file exists.
+ * WEIR_EINVALID with a message appended to err when the name is malformed
+ * ("..", a leading '/', an empty component, characters outside
+ * [A-Za-z0-9/_+-], more than 128 bytes) or no valid zone file exists
+ * (`unknown time zone "Europe/Berln"`).  "UTC", "Etc/UTC" and "Z" are
+ * built in (the same zone as weir_tz_utc(), named "UTC") and need no files.
+ * Thread-safe.  $TZDIR is read when a zone is first loaded.
  */
 int weir_tz_get(const char *name, const struct weir_tz **out, struct weir_buf *err);
 /* The UTC zone (never fails). */
 const struct weir_tz *weir_tz_utc(void);
 const char *weir_tz_name(const struct weir_tz *tz);
 
-/* Offset east of UTC in seconds at the instant utc; *is_dst may be NULL. */
+/*
+ * Offset east of UTC in seconds at the instant utc; *is_dst may be NULL.
+ * Instants beyond +-2^55 s (about a billion years) are clamped.
+ */
 int weir_tz_offset(const struct weir_tz *tz, int64_t utc, bool *is_dst);
 
 /*
@@ -46,6 +52,8 @@ int weir_tz_offset(const struct weir_tz *tz, int64_t utc, bool *is_dst);
  *   2  the time repeats (clocks went back): out[0] the first occurrence;
  *   0  the time does not exist (clocks went forward over it): out[0] is
  *      the instant of the jump, i.e. the first instant after the gap.
+ * E.g. New York 2024-03-10T02:30 -> 0, out[0] = 07:00Z (03:00 EDT);
+ * 2024-11-03T01:30 -> 2, out = {05:30Z (EDT), 06:30Z (EST)}.
  */
 int weir_tz_resolve(const struct weir_tz *tz, int64_t local, int64_t out[2]);
 
