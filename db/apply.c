@@ -226,6 +226,12 @@ static enum pg_stmt build(const struct weir_batch *b, const struct weir_sop *op,
 		p_uuid(p, &op->u.heartbeat.fence);
 		p_ts(p, op->u.heartbeat.at);
 		return PG_HEARTBEAT;
+	case WEIR_SOP_DAG_SCHEDULE:
+		p_str(p, op->u.dag_schedule.dag_id);
+		p_ts(p, op->u.dag_schedule.last_interval_end);
+		p_ts(p, op->u.dag_schedule.next_run_after);
+		p_ts(p, op->u.dag_schedule.next_logical_date);
+		return PG_DAG_SCHEDULE;
 	}
 	WEIR_BUG("unknown store op %d", (int)op->kind);
 }
@@ -258,7 +264,7 @@ static int map_sqlstate(const char *state)
 static const char *op_name(enum weir_sop_kind k)
 {
 	static const char *const n[] = {"run create", "run transition", "task instances",
-					"task transition", "xcom", "heartbeat"};
+					"task transition", "xcom", "heartbeat", "dag schedule"};
 	return n[k];
 }
 
@@ -494,7 +500,7 @@ int pg_apply(struct weir_store *s, struct weir_batch *b, struct weir_buf *err)
 {
 	struct pg_store *st = (struct pg_store *)s;
 	size_t mark = err->len;
-	bool lost, maybe_committed = false;
+	bool lost, maybe_committed = b->maybe_committed;
 	int rc;
 
 	if (!b->ops.n)
@@ -505,16 +511,21 @@ int pg_apply(struct weir_store *s, struct weir_batch *b, struct weir_buf *err)
 	for (int attempt = 0;; attempt++) {
 		weir_buf_truncate(err, mark);
 		rc = pg_ensure(st, err);
-		if (rc < 0)
+		if (rc < 0) {
+			/* The caller must retry this very batch (same id). */
+			b->maybe_committed = maybe_committed;
 			return rc;
+		}
 		if (!st->schema_ready) {
 			weir_buf_addstr(err, "the database has no weir schema: run `weir db migrate`");
 			return WEIR_EDB;
 		}
 		if (maybe_committed) {
 			rc = batch_seen(st, b, err);
-			if (rc == 1)
+			if (rc == 1) {
+				b->maybe_committed = false;
 				return 0;
+			}
 			if (rc < 0) {
 				if (rc == WEIR_ECONN && attempt < 5) {
 					pg_drop(st);
@@ -524,15 +535,19 @@ int pg_apply(struct weir_store *s, struct weir_batch *b, struct weir_buf *err)
 			}
 		}
 		rc = apply_once(st, b, &lost, err);
-		if (!lost)
+		if (!lost) {
+			b->maybe_committed = false;
 			return rc;
+		}
 		/* The connection died somewhere between sending and the reply:
 		 * the commit may or may not have happened. */
 		weir_warn("database connection lost while applying a batch of %zu changes; reconnecting",
 			  b->ops.n);
 		pg_drop(st);
 		maybe_committed = true;
-		if (attempt >= 5)
+		if (attempt >= 5) {
+			b->maybe_committed = true;
 			return WEIR_ECONN;
+		}
 	}
 }

@@ -35,6 +35,7 @@ enum pg_stmt {
 	PG_TI_STATE,
 	PG_XCOM_PUT,
 	PG_HEARTBEAT,
+	PG_DAG_SCHEDULE,
 	PG_BATCH_MARK,
 	PG_BATCH_SEEN,
 	PG__STMT_COUNT,
@@ -45,6 +46,7 @@ struct pg_store {
 	PGconn *conn;
 	char *conninfo;
 	char *display;        /* conninfo with the password masked, for messages */
+	char *app;            /* application_name (see weir_pg_store_set_app) */
 	struct weir_strvec listening;
 	bool schema_ready;    /* statements prepared (needs migrated schema) */
 };
@@ -77,8 +79,15 @@ int pg_apply(struct weir_store *s, struct weir_batch *b, struct weir_buf *err);
 int pg_sync_dag(struct weir_store *s, const struct weir_dag *dag, struct weir_buf *err);
 int pg_set_import_errors(struct weir_store *s, const char *file, const struct weir_diags *d,
 			 struct weir_buf *err);
-int pg_load_runs(struct weir_store *s, int64_t run_pk, weir_store_run_fn *fn, void *arg,
-		 struct weir_buf *err);
+int pg_load_runs(struct weir_store *s, int64_t run_pk, const struct weir_uuid *owner,
+		 weir_store_run_fn *fn, void *arg, struct weir_buf *err);
+int pg_scheduler_beat(struct weir_store *s, const struct weir_uuid *id, const char *hostname,
+		      int pid, int64_t timeout_ms, json_t *stats, int *live, struct weir_buf *err);
+int pg_claim_dags(struct weir_store *s, const struct weir_uuid *id, int max, int64_t timeout_ms,
+		  weir_store_claim_fn *fn, void *arg, struct weir_buf *err);
+int pg_scheduler_release(struct weir_store *s, const struct weir_uuid *id, struct weir_buf *err);
+int pg_deactivate_missing(struct weir_store *s, const char *folder, const char *const *files,
+			  size_t n, struct weir_buf *err);
 int pg_query_json(struct weir_store *s, const char *name, int nparams, const char *const *params,
 		  json_t **out, struct weir_buf *err);
 int pg_exec(struct weir_store *s, const char *name, int nparams, const char *const *params,

@@ -28,7 +28,7 @@ int64_t weir_store_reconnect_budget_ms = 30000;
 
 const char *const pg_stmt_name[PG__STMT_COUNT] = {
 	"run_create", "run_state", "tis_create", "ti_state", "xcom_put", "heartbeat",
-	"batch_mark", "batch_seen",
+	"dag_schedule", "batch_mark", "batch_seen",
 };
 
 const char *const pg_stmt_sql[PG__STMT_COUNT] = {
@@ -57,6 +57,8 @@ const char *const pg_stmt_sql[PG__STMT_COUNT] = {
 	[PG_HEARTBEAT] = "UPDATE task_instances SET heartbeat_at = $4"
 			 " WHERE run_pk = $1 AND task_id = $2 AND attempt_id = $3"
 			 " AND state IN ('queued', 'running')",
+	[PG_DAG_SCHEDULE] = "UPDATE dags SET last_interval_end = coalesce($2, last_interval_end),"
+			    " next_run_after = $3, next_logical_date = $4 WHERE dag_id = $1",
 	[PG_BATCH_MARK] = "INSERT INTO applied_batches (id) VALUES ($1)",
 	[PG_BATCH_SEEN] = "SELECT 1 FROM applied_batches WHERE id = $1",
 };
@@ -192,8 +194,15 @@ static int connect_once(struct pg_store *st, struct weir_buf *err)
 		return WEIR_ECONN;
 	}
 	PQsetNoticeProcessor(st->conn, quiet_notices, NULL);
-	rc = pg_command(st, "SET TimeZone = 'UTC'; SET DateStyle = 'ISO';"
-			    " SET application_name = 'weir'; SET client_min_messages = warning", err);
+	{
+		char *id = PQescapeLiteral(st->conn, st->app, strlen(st->app));
+		char *sql = weir_xasprintf("SET TimeZone = 'UTC'; SET DateStyle = 'ISO';"
+					   " SET application_name = %s; SET client_min_messages = warning",
+					   id);
+		rc = pg_command(st, sql, err);
+		free(sql);
+		PQfreemem(id);
+	}
 	if (rc == 0)
 		rc = schema_present(st, &ready, err);
 	st->schema_ready = false;
@@ -337,7 +346,26 @@ static void pg_close(struct weir_store *s)
 	weir_strvec_clear(&st->listening);
 	free(st->conninfo);
 	free(st->display);
+	free(st->app);
 	free(st);
+}
+
+int weir_pg_store_set_app(struct weir_store *s, const char *name, struct weir_buf *err)
+{
+	struct pg_store *st = (struct pg_store *)s;
+	char *lit, *sql;
+	int rc;
+
+	free(st->app);
+	st->app = weir_xstrdup(name);
+	if (!st->conn)
+		return 0;
+	lit = PQescapeLiteral(st->conn, name, strlen(name));
+	sql = weir_xasprintf("SET application_name = %s", lit);
+	rc = pg_command(st, sql, err);
+	free(sql);
+	PQfreemem(lit);
+	return rc;
 }
 
 static const struct weir_store_ops pg_ops = {
@@ -348,6 +376,10 @@ static const struct weir_store_ops pg_ops = {
 	.sync_dag = pg_sync_dag,
 	.set_import_errors = pg_set_import_errors,
 	.load_runs = pg_load_runs,
+	.scheduler_beat = pg_scheduler_beat,
+	.claim_dags = pg_claim_dags,
+	.scheduler_release = pg_scheduler_release,
+	.deactivate_missing = pg_deactivate_missing,
 	.query_json = pg_query_json,
 	.exec = pg_exec,
 	.listen = pg_listen,
@@ -390,6 +422,7 @@ int weir_pg_store_open(const char *conninfo, struct weir_store **out, struct wei
 	}
 	PQconninfoFree(opts);
 	st->base.ops = &pg_ops;
+	st->app = weir_xstrdup("weir");
 	st->conninfo = weir_xstrdup(conninfo);
 	st->display = mask_conninfo(conninfo);
 	weir_strvec_init(&st->listening);

@@ -43,10 +43,73 @@ static const struct named_sql reads[] = {
 	{"xcom.by_run", 1,
 	 "SELECT coalesce(json_object_agg(task_id || '.' || key, value), '{}')"
 	 " FROM xcom WHERE run_pk = $1::bigint"},
+	{"xcom.run_object", 1,
+	 "SELECT coalesce(json_object_agg(task_id, kv), '{}') FROM ("
+	 " SELECT task_id, json_object_agg(key, value) AS kv FROM xcom"
+	 " WHERE run_pk = $1::bigint GROUP BY task_id) x"},
+	{"pools.slots", 0,
+	 "SELECT coalesce(json_object_agg(name, slots), '{}') FROM pools"},
+	{"dags.source_by_file", 1,
+	 "SELECT json_build_object('dag_id', dag_id, 'source', source) FROM dags"
+	 " WHERE file_path = $1 ORDER BY updated_at DESC LIMIT 1"},
+	{"dag.for_trigger", 1,
+	 "SELECT json_build_object('source', source, 'file_path', file_path,"
+	 " 'is_paused', is_paused, 'is_active', is_active) FROM dags WHERE dag_id = $1"},
+	/* weir dags list */
+	{"dags.list", 0,
+	 "SELECT coalesce(json_agg(json_build_object('dag_id', d.dag_id, 'is_paused', d.is_paused,"
+	 " 'is_active', d.is_active, 'schedule', d.schedule, 'timezone', d.timezone,"
+	 " 'next_run_after', d.next_run_after, 'file_path', d.file_path,"
+	 " 'last_run', (SELECT json_build_object('run_id', r.run_id, 'state', r.state,"
+	 "   'logical_date', r.logical_date) FROM dag_runs r WHERE r.dag_id = d.dag_id"
+	 "   ORDER BY r.logical_date DESC, r.id DESC LIMIT 1))"
+	 " ORDER BY d.dag_id), '[]') FROM dags d"},
+	{"import_errors.all", 0,
+	 "SELECT coalesce(json_agg(json_build_object('file_path', file_path, 'message', message)"
+	 " ORDER BY file_path), '[]') FROM import_errors"},
+	/* weir runs list DAG LIMIT */
+	{"runs.by_dag", 2,
+	 "SELECT coalesce(json_agg(x ORDER BY x.logical_date DESC, x.run_pk DESC), '[]') FROM ("
+	 " SELECT id AS run_pk, run_id, order_id, run_type, state, logical_date, received_at,"
+	 " started_at, ended_at FROM dag_runs WHERE dag_id = $1"
+	 " ORDER BY logical_date DESC, id DESC LIMIT $2::int) x"},
+	/* a run by order id, or by run id (possibly in several DAGs) */
+	{"run.find", 2,
+	 "SELECT coalesce(json_agg(json_build_object('run_pk', id, 'dag_id', dag_id, 'run_id', run_id,"
+	 " 'order_id', order_id, 'state', state)), '[]') FROM dag_runs"
+	 " WHERE (order_id::text = $1 OR run_id = $1) AND ($2::text IS NULL OR dag_id = $2)"},
+	{"run.show", 1,
+	 "SELECT json_build_object('run_pk', r.id, 'dag_id', r.dag_id, 'run_id', r.run_id,"
+	 " 'order_id', r.order_id, 'run_type', r.run_type, 'state', r.state, 'conf', r.conf,"
+	 " 'params', r.params, 'result', r.result, 'logical_date', r.logical_date,"
+	 " 'data_interval_start', r.data_interval_start, 'data_interval_end', r.data_interval_end,"
+	 " 'received_at', r.received_at, 'queued_at', r.queued_at, 'started_at', r.started_at,"
+	 " 'ended_at', r.ended_at,"
+	 " 'tasks', coalesce((SELECT json_agg(json_build_object('task_id', t.task_id,"
+	 "   'state', t.state, 'try_number', t.try_number, 'max_tries', t.max_tries,"
+	 "   'started_at', t.started_at, 'ended_at', t.ended_at, 'exit_code', t.exit_code,"
+	 "   'duration', extract(epoch FROM t.ended_at - t.started_at))"
+	 "   ORDER BY t.task_id) FROM task_instances t WHERE t.run_pk = r.id), '[]'))"
+	 " FROM dag_runs r WHERE r.id = $1::bigint"},
+	/* backfill progress over a set of runs */
+	{"runs.progress", 1,
+	 "SELECT json_build_object('total', count(*),"
+	 " 'done', count(*) FILTER (WHERE state IN ('SUCCESS', 'FAILED', 'INVALID', 'ABORTED')),"
+	 " 'success', count(*) FILTER (WHERE state = 'SUCCESS'),"
+	 " 'running', count(*) FILTER (WHERE state IN ('QUEUED', 'RUNNING')))"
+	 " FROM dag_runs WHERE id = ANY ($1::bigint[])"},
+	{"runs.logical_dates", 1,
+	 "SELECT coalesce(json_agg((extract(epoch FROM logical_date) * 1000000)::bigint), '[]')"
+	 " FROM dag_runs WHERE dag_id = $1"},
 	{NULL, 0, NULL},
 };
 
 static const struct named_sql writes[] = {
+	/* Our live tries are alive: one statement for all of them. */
+	{"tries.heartbeat", 2,
+	 "UPDATE task_instances t SET heartbeat_at = now() FROM dags d"
+	 " WHERE d.scheduler_id = $1::uuid AND t.dag_id = d.dag_id"
+	 " AND t.state IN ('queued', 'running') AND (t.hostname = $2 OR t.hostname IS NULL)"},
 	{"dag.pause", 2, "UPDATE dags SET is_paused = $2::boolean, updated_at = now() WHERE dag_id = $1"},
 	{"batches.prune", 0, "DELETE FROM applied_batches WHERE at < now() - interval '1 day'"},
 	{NULL, 0, NULL},

@@ -16,10 +16,13 @@ static const char load_sql[] =
 	" coalesce((SELECT json_agg(json_build_array(t.task_id, t.state, t.try_number,"
 	"   t.max_tries, t.attempt_id, t.hostname, t.pid, t.process_start,"
 	"   " US("t.heartbeat_at") ", " US("t.next_retry_at") ", " US("t.queued_at") ","
-	"   " US("t.started_at") ") ORDER BY t.task_id)"
+	"   " US("t.started_at") ", (SELECT " US("min(x.queued_at)") " FROM task_tries x"
+	"   WHERE x.run_pk = t.run_pk AND x.task_id = t.task_id AND x.try_number = t.try_number))"
+	"   ORDER BY t.task_id)"
 	"   FROM task_instances t WHERE t.run_pk = r.id), '[]')"
 	" FROM dag_runs r"
 	" WHERE r.state IN ('RECEIVED', 'QUEUED', 'RUNNING') AND ($1::bigint IS NULL OR r.id = $1)"
+	" AND ($2::uuid IS NULL OR r.dag_id IN (SELECT dag_id FROM dags WHERE scheduler_id = $2))"
 	" ORDER BY r.id";
 
 static int64_t us_or_none(PGresult *res, int row, int col)
@@ -58,16 +61,17 @@ static int fill_tis(json_t *arr, struct weir_run_row *r)
 		ti->next_retry_at = jus(json_array_get(t, 9));
 		ti->queued_at = jus(json_array_get(t, 10));
 		ti->started_at = jus(json_array_get(t, 11));
+		ti->sensor_started_at = jus(json_array_get(t, 12));
 	}
 	return 0;
 }
 
-int pg_load_runs(struct weir_store *s, int64_t run_pk, weir_store_run_fn *fn, void *arg,
-		 struct weir_buf *err)
+int pg_load_runs(struct weir_store *s, int64_t run_pk, const struct weir_uuid *owner,
+		 weir_store_run_fn *fn, void *arg, struct weir_buf *err)
 {
 	struct pg_store *st = (struct pg_store *)s;
-	char pk[32];
-	const char *v[1] = {NULL};
+	char pk[32], own[WEIR_UUID_STRLEN];
+	const char *v[2] = {NULL, owner ? weir_uuid_format(owner, own) : NULL};
 	PGresult *res = NULL;
 	int rc;
 
@@ -79,7 +83,7 @@ int pg_load_runs(struct weir_store *s, int64_t run_pk, weir_store_run_fn *fn, vo
 		rc = pg_ensure(st, err);
 		if (rc < 0)
 			return rc;
-		res = PQexecParams(st->conn, load_sql, 1, NULL, v, NULL, NULL, 0);
+		res = PQexecParams(st->conn, load_sql, 2, NULL, v, NULL, NULL, 0);
 		if (PQresultStatus(res) == PGRES_TUPLES_OK)
 			break;
 		if (pg_conn_lost(st, res) && attempt < 3) {

@@ -44,6 +44,7 @@ void weir_batch_reset(struct weir_batch *b)
 	weir_arena_release(&b->arena);
 	weir_uuid_v7(&b->id);
 	b->failed = 0;
+	b->maybe_committed = false;
 }
 
 bool weir_batch_empty(const struct weir_batch *b)
@@ -167,6 +168,19 @@ struct weir_sop *weir_batch_heartbeat(struct weir_batch *b, int64_t run_pk, cons
 	op->u.heartbeat.task_id = weir_batch_strdup(b, task_id);
 	op->u.heartbeat.fence = *fence;
 	op->u.heartbeat.at = at;
+	return op;
+}
+
+struct weir_sop *weir_batch_dag_schedule(struct weir_batch *b, const char *dag_id,
+					 int64_t last_interval_end, int64_t next_run_after,
+					 int64_t next_logical_date)
+{
+	struct weir_sop *op = add(b, WEIR_SOP_DAG_SCHEDULE);
+
+	op->u.dag_schedule.dag_id = weir_batch_strdup(b, dag_id);
+	op->u.dag_schedule.last_interval_end = last_interval_end;
+	op->u.dag_schedule.next_run_after = next_run_after;
+	op->u.dag_schedule.next_logical_date = next_logical_date;
 	return op;
 }
 

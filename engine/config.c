@@ -149,9 +149,13 @@ int weir_config_load(struct weir_config *c, const char *home_flag, struct weir_b
 		weir_config_set(c, WEIR_CFG_HOME, home_flag, WEIR_SRC_FLAG);
 	} else if ((env = getenv("WEIR_HOME")) && *env) {
 		weir_config_set(c, WEIR_CFG_HOME, env, WEIR_SRC_ENV);
+	} else if (geteuid() == 0) {
+		/* As root the private PostgreSQL runs as the `weir` system user,
+		 * which cannot enter /root: use the system state directory. */
+		weir_config_set(c, WEIR_CFG_HOME, "/var/lib/weir", WEIR_SRC_DEFAULT);
 	} else {
 		const char *h = getenv("HOME");
-		char *def = weir_xasprintf("%s/.local/share/weir", h && *h ? h : "/var/lib");
+		char *def = weir_xasprintf("%s/.local/share/weir", h && *h ? h : "/tmp");
 		weir_config_set(c, WEIR_CFG_HOME, def, WEIR_SRC_DEFAULT);
 		free(def);
 	}

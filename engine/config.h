@@ -10,7 +10,8 @@
  *   4. command-line flags (weir_config_set with WEIR_SRC_FLAG).
  * `weir config show` prints every key with its value and source.  Unknown
  * keys in the file are errors with a "did you mean" hint.  The home
- * directory itself comes from WEIR_HOME or --home only (it locates the file).
+ * directory itself comes from WEIR_HOME or --home only (it locates the file);
+ * its default is ~/.local/share/weir, or /var/lib/weir for root.
  */
 #ifndef WEIR_CONFIG_H
 #define WEIR_CONFIG_H

@@ -222,6 +222,16 @@ int weir_dag_resolve_params(const struct weir_dag *dag, json_t *given, json_t **
 /* Validates one value against one param declaration (used for defaults too). */
 int weir_param_check(const struct weir_param *p, json_t *value, struct weir_buf *err);
 
+/* True for names of DAG files: *.yaml or *.yml, not hidden. */
+bool weir_dag_file_name(const char *name);
+/*
+ * Appends path (a file) or the DAG files under path (a folder, searched
+ * recursively, hidden entries skipped) to out, sorted.  0, or -errno with
+ * a message in err.
+ */
+struct weir_strvec;
+int weir_dag_files(const char *path, struct weir_strvec *out, struct weir_buf *err);
+
 /* The model as JSON (tasks in topological order), for `weir dags show`. */
 json_t *weir_dag_to_json(const struct weir_dag *dag);
 

@@ -22,7 +22,36 @@
 #include "engine/diag.h"
 #include "engine/node.h"
 
-struct weir_task_ctx;
+#include <jansson.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+
+struct weir_tasklog;
+
+/*
+ * What run() gets (in the task process; see taskrun.h for the spec).
+ * Operators read config/env, write the log, add outputs with
+ * weir_task_xcom(), and return an outcome; on failure they put a one-line
+ * reason in message.
+ */
+struct weir_task_ctx {
+	json_t *spec;             /* the whole spec (borrowed) */
+	json_t *config;           /* operator keys, rendered */
+	json_t *env;              /* task env, rendered (object of strings; may be empty) */
+	json_t *context;          /* template context */
+	const char *run_dir;      /* the run's scratch directory (exists) */
+	const char *xcom_file;    /* WEIR_XCOM_FILE for the operator's process */
+	int64_t deadline_us;      /* wall clock; WEIR_TIME_NONE when no timeout */
+	struct weir_tasklog *log;
+	json_t *xcom;             /* outputs so far (object) */
+	size_t xcom_max_bytes;
+	int exit_code;            /* of the operator's process; -1 when none */
+	bool has_invalid_exit_code;
+	int invalid_exit_code;
+	int64_t next_poke_us;     /* sensors returning WEIR_OP_RESCHEDULE */
+	struct weir_buf message;  /* failure reason */
+};
 
 /* Outcomes of run(). */
 enum weir_op_result {
@@ -46,6 +75,43 @@ void weir_operator_register(const struct weir_operator *op);
 const struct weir_operator *weir_operator_find(const char *name);
 /* NULL-terminated list of registered names (for hints); static storage. */
 const char *const *weir_operator_names(void);
+
+/*
+ * Helpers for run() (engine/taskrun.c):
+ *
+ * weir_task_log: appends a timestamped WEIR line to the task log.
+ * weir_task_xcom: adds an output (value stolen); WEIR_ETOOBIG when it is
+ *   larger than xcom_max_bytes (message set).
+ *   Keys are [A-Za-z_][A-Za-z0-9_-]* (at most 100 bytes, so templates
+ *   can name them: xcom.TASK.KEY); a bad key is WEIR_EINVALID.  Any
+ *   XCom error also fails the try once run() returns, whatever it returns
+ *   (except INVALID, which stands).
+ * weir_task_spawn: runs argv with env (object of strings added to the
+ *   runner's environment plus WEIR_* variables), cwd and stdin text;
+ *   streams stdout/stderr lines into the log (OUT/ERR), parses
+ *   `::xcom KEY=JSON` lines from stdout into outputs, kills the process
+ *   group at the deadline, and returns 0 with the exit code (128+signal
+ *   when killed) in ctx->exit_code, or -errno when it could not start
+ *   (message set).  When the process ends, whatever it left running (its
+ *   process group, and descendants that called setsid(), which the
+ *   runner inherits as a subreaper) is killed with SIGKILL.  When the
+ *   deadline passed or the runner was told to stop (SIGTERM), the
+ *   message says so and the runner fails the try with it.
+ * weir_task_sleep: waits until until_us (wall clock) for operators that
+ *   poll (sensors).  Returns 0, WEIR_ETIMEDOUT when the execution
+ *   deadline came first, or WEIR_ESHUTDOWN when the runner was told to
+ *   stop; on either error run() should return WEIR_OP_FAILED (the runner
+ *   supplies the message).
+ *
+ * One task runs per process at a time: these helpers use the runner's
+ * process-wide signal handling.  Not for signal handlers or threads.
+ */
+void weir_task_log(struct weir_task_ctx *ctx, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+int weir_task_xcom(struct weir_task_ctx *ctx, const char *key, json_t *value);
+int weir_task_spawn(struct weir_task_ctx *ctx, const char *const *argv, json_t *env,
+		    const char *cwd, const char *stdin_text);
+int weir_task_sleep(struct weir_task_ctx *ctx, int64_t until_us);
 
 /* Implemented in operators/: registers every shipped operator. */
 void weir_operators_register_all(void);

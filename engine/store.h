@@ -52,6 +52,7 @@ enum weir_sop_kind {
 	WEIR_SOP_TI_STATE,   /* task-instance transition (and its try row) */
 	WEIR_SOP_XCOM_PUT,   /* XCom value of the current try */
 	WEIR_SOP_HEARTBEAT,  /* a running try is alive */
+	WEIR_SOP_DAG_SCHEDULE, /* a DAG's scheduling bookkeeping */
 };
 
 struct weir_run_new {
@@ -133,6 +134,12 @@ struct weir_sop {
 			struct weir_uuid fence;
 			int64_t at;
 		} heartbeat;
+		struct {
+			const char *dag_id;
+			int64_t last_interval_end; /* us or WEIR_TIME_NONE */
+			int64_t next_run_after;
+			int64_t next_logical_date;
+		} dag_schedule;
 	} u;
 };
 
@@ -142,6 +149,8 @@ struct weir_batch {
 	struct weir_uuid id;
 	const char *actor;         /* "scheduler", "api:CLIENT", "cli:USER" */
 	size_t failed;             /* out: index of the failing op */
+	bool maybe_committed;      /* set by apply after an ambiguous failure:
+				      retry this batch unchanged (same id) */
 };
 
 void weir_batch_init(struct weir_batch *b, const char *actor);
@@ -175,6 +184,9 @@ struct weir_sop *weir_batch_xcom(struct weir_batch *b, int64_t run_pk, const cha
 				 const struct weir_uuid *fence, const char *key, json_t *value);
 struct weir_sop *weir_batch_heartbeat(struct weir_batch *b, int64_t run_pk, const char *task_id,
 				      const struct weir_uuid *fence, int64_t at);
+struct weir_sop *weir_batch_dag_schedule(struct weir_batch *b, const char *dag_id,
+					 int64_t last_interval_end, int64_t next_run_after,
+					 int64_t next_logical_date);
 /*
  * Checks every transition of the batch against the state machines
  * (state.h).  Returns 0, or WEIR_EILLEGAL with batch->failed and a message.
@@ -202,6 +214,7 @@ struct weir_ti_row {
 	int64_t next_retry_at;  /* us, or WEIR_TIME_NONE */
 	int64_t queued_at;
 	int64_t started_at;
+	int64_t sensor_started_at; /* first poke of the current try, or NONE */
 };
 
 struct weir_run_row {
@@ -223,6 +236,14 @@ struct weir_run_row {
 /* Called once per run; the row is valid during the call only. */
 typedef int weir_store_run_fn(void *arg, const struct weir_run_row *run);
 
+/* A DAG a scheduler owns (claim_dags). */
+struct weir_dag_claim {
+	const char *dag_id;
+	bool is_paused;
+	int64_t last_interval_end; /* us or WEIR_TIME_NONE */
+};
+typedef int weir_store_claim_fn(void *arg, const struct weir_dag_claim *c);
+
 /* A notification received on a LISTENed channel. */
 typedef void weir_store_notify_fn(void *arg, const char *channel, const char *payload);
 
@@ -235,9 +256,30 @@ struct weir_store_ops {
 	int (*sync_dag)(struct weir_store *st, const struct weir_dag *dag, struct weir_buf *err);
 	int (*set_import_errors)(struct weir_store *st, const char *file,
 				 const struct weir_diags *d, struct weir_buf *err);
-	/* Unfinished runs (optionally of one run_pk), with task instances. */
-	int (*load_runs)(struct weir_store *st, int64_t run_pk, weir_store_run_fn *fn, void *arg,
-			 struct weir_buf *err);
+	/*
+	 * Unfinished runs with their task instances: of one run (run_pk > 0),
+	 * or of the DAGs owned by scheduler `owner` (NULL: all).
+	 */
+	int (*load_runs)(struct weir_store *st, int64_t run_pk, const struct weir_uuid *owner,
+			 weir_store_run_fn *fn, void *arg, struct weir_buf *err);
+	/*
+	 * Scheduler leases.  beat() refreshes our heartbeat (registering us
+	 * the first time) and returns how many schedulers are alive
+	 * (heartbeat within timeout_ms).  claim_dags() takes ownership of up
+	 * to max active DAGs that have no live owner (FOR UPDATE SKIP LOCKED)
+	 * and reports every DAG we own, claimed now or before.  release()
+	 * gives our DAGs back and removes us (clean shutdown).
+	 */
+	int (*scheduler_beat)(struct weir_store *st, const struct weir_uuid *id,
+			      const char *hostname, int pid, int64_t timeout_ms, json_t *stats,
+			      int *live, struct weir_buf *err);
+	int (*claim_dags)(struct weir_store *st, const struct weir_uuid *id, int max,
+			  int64_t timeout_ms, weir_store_claim_fn *fn, void *arg, struct weir_buf *err);
+	int (*scheduler_release)(struct weir_store *st, const struct weir_uuid *id,
+				 struct weir_buf *err);
+	/* Marks DAGs whose file under folder is not in files[] as inactive. */
+	int (*deactivate_missing)(struct weir_store *st, const char *folder,
+				  const char *const *files, size_t n, struct weir_buf *err);
 	/*
 	 * Named read-only queries that return JSON built by the database
 	 * (db/queries.c lists them).  params are text (NULL = SQL NULL).
@@ -291,9 +333,33 @@ static inline int weir_store_set_import_errors(struct weir_store *st, const char
 	return st->ops->set_import_errors(st, file, d, err);
 }
 static inline int weir_store_load_runs(struct weir_store *st, int64_t run_pk,
-				       weir_store_run_fn *fn, void *arg, struct weir_buf *err)
+				       const struct weir_uuid *owner, weir_store_run_fn *fn,
+				       void *arg, struct weir_buf *err)
 {
-	return st->ops->load_runs(st, run_pk, fn, arg, err);
+	return st->ops->load_runs(st, run_pk, owner, fn, arg, err);
+}
+static inline int weir_store_scheduler_beat(struct weir_store *st, const struct weir_uuid *id,
+					    const char *hostname, int pid, int64_t timeout_ms,
+					    json_t *stats, int *live, struct weir_buf *err)
+{
+	return st->ops->scheduler_beat(st, id, hostname, pid, timeout_ms, stats, live, err);
+}
+static inline int weir_store_claim_dags(struct weir_store *st, const struct weir_uuid *id, int max,
+					int64_t timeout_ms, weir_store_claim_fn *fn, void *arg,
+					struct weir_buf *err)
+{
+	return st->ops->claim_dags(st, id, max, timeout_ms, fn, arg, err);
+}
+static inline int weir_store_scheduler_release(struct weir_store *st, const struct weir_uuid *id,
+					       struct weir_buf *err)
+{
+	return st->ops->scheduler_release(st, id, err);
+}
+static inline int weir_store_deactivate_missing(struct weir_store *st, const char *folder,
+						const char *const *files, size_t n,
+						struct weir_buf *err)
+{
+	return st->ops->deactivate_missing(st, folder, files, n, err);
 }
 static inline int weir_store_query_json(struct weir_store *st, const char *name, int nparams,
 					const char *const *params, json_t **out,
@@ -332,6 +398,13 @@ static inline int weir_store_consume(struct weir_store *st, weir_store_notify_fn
  * cannot be reached.  Returns 0 and *out, or WEIR_ECONN / WEIR_EDB.
  */
 int weir_pg_store_open(const char *conninfo, struct weir_store **out, struct weir_buf *err);
+
+/*
+ * Sets the session's application_name (now and after every reconnect).
+ * Schedulers use "weir-scheduler": the database does not notify them of
+ * their own changes (see the notification triggers).
+ */
+int weir_pg_store_set_app(struct weir_store *st, const char *name, struct weir_buf *err);
 
 /* Tuning of the reconnect loop (tests shorten it).  Defaults: 30 s total. */
 extern int64_t weir_store_reconnect_budget_ms;

@@ -11,8 +11,20 @@
 CREATE EXTENSION IF NOT EXISTS postgis;
 
 -- ------------------------------------------------------------------
--- DAGs
+-- Schedulers (leases) and DAGs
 -- ------------------------------------------------------------------
+-- A scheduler is alive while its heartbeat is fresh.  Each DAG is driven
+-- by one live scheduler (dags.scheduler_id), claimed with FOR UPDATE SKIP
+-- LOCKED; when a scheduler dies its DAGs are claimed by another.
+CREATE TABLE schedulers (
+    id           uuid PRIMARY KEY,
+    hostname     text NOT NULL,
+    pid          integer NOT NULL,
+    started_at   timestamptz NOT NULL DEFAULT now(),
+    heartbeat_at timestamptz NOT NULL DEFAULT now(),
+    stats        jsonb NOT NULL DEFAULT '{}'     -- loop duration, lag, ...
+);
+
 CREATE TABLE dags (
     dag_id          text PRIMARY KEY,
     file_path       text NOT NULL,
@@ -28,6 +40,7 @@ CREATE TABLE dags (
     is_paused       boolean NOT NULL DEFAULT false,
     is_active       boolean NOT NULL DEFAULT true,     -- its file exists and is valid
     max_active_runs integer NOT NULL DEFAULT 16,
+    scheduler_id    uuid,                              -- the scheduler driving it
     -- scheduling bookkeeping: the last scheduled interval created
     last_interval_end timestamptz,
     next_run_after    timestamptz,                     -- next fire (interval end)
@@ -93,7 +106,6 @@ CREATE TABLE dag_runs (
     result              jsonb,
     note                text,
     abort_requested     boolean NOT NULL DEFAULT false,
-    scheduler_id        uuid,                          -- the scheduler driving it
     received_at         timestamptz NOT NULL DEFAULT now(),
     queued_at           timestamptz,
     started_at          timestamptz,
@@ -223,11 +235,13 @@ END $$;
 CREATE TRIGGER task_instances_guard BEFORE UPDATE ON task_instances
     FOR EACH ROW EXECUTE FUNCTION weir_ti_guard();
 
+-- One row per attempt: a try that failed and was retried has one row per
+-- try; a sensor in reschedule mode has one row per poke (same try_number).
 CREATE TABLE task_tries (
+    attempt_id  uuid PRIMARY KEY,
     run_pk      bigint NOT NULL REFERENCES dag_runs (id) ON DELETE CASCADE,
     task_id     text NOT NULL,
     try_number  integer NOT NULL,
-    attempt_id  uuid NOT NULL UNIQUE,
     state       text NOT NULL,           -- queued, running, then the outcome
     executor    text,
     hostname    text,
@@ -237,9 +251,9 @@ CREATE TABLE task_tries (
     ended_at    timestamptz,
     exit_code   integer,
     log_path    text,
-    reason      text,                    -- why it ended, when not obvious
-    PRIMARY KEY (run_pk, task_id, try_number)
+    reason      text                     -- why it ended, when not obvious
 );
+CREATE INDEX task_tries_by_task ON task_tries (run_pk, task_id, try_number);
 
 -- ------------------------------------------------------------------
 -- XCom
@@ -437,3 +451,52 @@ BEGIN
     DO UPDATE SET value = EXCLUDED.value, try_number = EXCLUDED.try_number,
                   created_at = now();
 END $$;
+
+-- ------------------------------------------------------------------
+-- Notifications to schedulers
+-- ------------------------------------------------------------------
+-- Changes made by anyone but a scheduler (the API, the CLI, an admin with
+-- psql) are announced on channel "weir", so the owning scheduler reacts
+-- in milliseconds.  Schedulers connect with application_name
+-- 'weir-scheduler' and are not told about their own writes.  NOTIFY is
+-- transactional: it is delivered at commit, and never for a rollback.
+--   run PK DAG     a run was created
+--   abort PK DAG   a run's state or abort flag changed
+--   ti PK DAG      a task instance was changed by hand
+--   pause DAG 0|1  a DAG was paused or unpaused
+--   pools          pools changed
+CREATE FUNCTION weir_notify_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_TABLE_NAME = 'dag_runs' THEN
+        IF TG_OP = 'INSERT' THEN
+            PERFORM pg_notify('weir', 'run ' || NEW.id || ' ' || NEW.dag_id);
+        ELSIF NEW.state IS DISTINCT FROM OLD.state
+              OR NEW.abort_requested IS DISTINCT FROM OLD.abort_requested THEN
+            PERFORM pg_notify('weir', 'abort ' || NEW.id || ' ' || NEW.dag_id);
+        END IF;
+    ELSIF TG_TABLE_NAME = 'task_instances' THEN
+        IF NEW.state IS DISTINCT FROM OLD.state THEN
+            PERFORM pg_notify('weir', 'ti ' || NEW.run_pk || ' ' || NEW.dag_id);
+        END IF;
+    ELSIF TG_TABLE_NAME = 'dags' THEN
+        IF NEW.is_paused IS DISTINCT FROM OLD.is_paused THEN
+            PERFORM pg_notify('weir', 'pause ' || NEW.dag_id || ' '
+                              || CASE WHEN NEW.is_paused THEN '1' ELSE '0' END);
+        END IF;
+    ELSE
+        PERFORM pg_notify('weir', 'pools');
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER dag_runs_notify AFTER INSERT OR UPDATE ON dag_runs FOR EACH ROW
+    WHEN (current_setting('application_name') <> 'weir-scheduler')
+    EXECUTE FUNCTION weir_notify_change();
+CREATE TRIGGER task_instances_notify AFTER UPDATE ON task_instances FOR EACH ROW
+    WHEN (current_setting('application_name') <> 'weir-scheduler')
+    EXECUTE FUNCTION weir_notify_change();
+CREATE TRIGGER dags_notify AFTER UPDATE ON dags FOR EACH ROW
+    WHEN (current_setting('application_name') <> 'weir-scheduler')
+    EXECUTE FUNCTION weir_notify_change();
+CREATE TRIGGER pools_notify AFTER INSERT OR UPDATE OR DELETE ON pools FOR EACH STATEMENT
+    EXECUTE FUNCTION weir_notify_change();

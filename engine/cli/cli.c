@@ -13,6 +13,44 @@
 #include "engine/operator.h"
 
 static const struct weir_cli_cmd commands[] = {
+	{"standalone", "", "run weir on this machine: private PostgreSQL, scheduler and API",
+	 "      --dags-folder DIR  DAG files (default: dags_folder)\n"
+	 "Starts the private PostgreSQL cluster under WEIR_HOME when no database_url is\n"
+	 "set, then the scheduler, in the foreground.  Ctrl-C stops it; task processes\n"
+	 "that are running continue and are adopted at the next start.\n",
+	 weir_cmd_standalone},
+	{"scheduler", "", "run a scheduler against the configured database",
+	 "      --dags-folder DIR  DAG files (default: dags_folder)\n"
+	 "Several schedulers may share one database: each DAG is driven by one of them.\n",
+	 weir_cmd_scheduler},
+	{"dags list", "", "list the DAGs the database knows: paused, schedule, last run, next run",
+	 "      --format F     text (default) or json\n", weir_cmd_dags_list},
+	{"dags trigger", "DAG", "create a run of a DAG now",
+	 "      --conf JSON    the run's conf (keys named like params set them)\n"
+	 "      --run-id ID    the run's id (default: manual__<now>)\n"
+	 "      --note TEXT    a note on the run\n",
+	 weir_cmd_dags_trigger},
+	{"dags pause", "DAG", "stop creating scheduled runs (running tasks are not touched)", NULL,
+	 weir_cmd_dags_pause},
+	{"dags unpause", "DAG", "resume creating scheduled runs", NULL, weir_cmd_dags_unpause},
+	{"dags backfill", "DAG --from ISO --to ISO", "run a DAG for past intervals",
+	 "      --from ISO     first logical date (interval start)\n"
+	 "      --to ISO       last logical date\n"
+	 "      --no-wait      create the runs and return\n"
+	 "Creates one run per schedule interval in the range (skipping intervals that\n"
+	 "already have a run) and shows progress until they finish.\n",
+	 weir_cmd_dags_backfill},
+	{"runs list", "DAG", "list a DAG's runs, newest first",
+	 "      --limit N      how many (default 25)\n"
+	 "      --format F     text (default) or json\n", weir_cmd_runs_list},
+	{"runs show", "RUN", "show a run (by run id or order id): its state, then its tasks",
+	 "      --dag DAG      when the run id exists in several DAGs\n"
+	 "      --format F     text (default) or json\n"
+	 "The first line starts with the run's order state (RECEIVED, QUEUED, RUNNING,\n"
+	 "SUCCESS, FAILED, INVALID or ABORTED).\n",
+	 weir_cmd_runs_show},
+	{"runs abort", "RUN", "abort a run: stop its running tasks and start nothing more",
+	 "      --dag DAG      when the run id exists in several DAGs\n", weir_cmd_runs_abort},
 	{"dags validate", "PATH...", "validate DAG files and folders (errors as file:line:col)",
 	 "  -q, --quiet        print nothing when every file is valid\n"
 	 "      --format F     text (default) or json\n"
@@ -49,6 +87,25 @@ static const struct weir_cli_cmd commands[] = {
 	 NULL, weir_cmd_db_start},
 	{"db stop", "", "stop the private PostgreSQL cluster", NULL, weir_cmd_db_stop},
 	{"db url", "", "print the connection string of the private cluster", NULL, weir_cmd_db_url},
+	{"task run", "DAG RUN TASK --try N --attempt UUID --spec FILE",
+	 "run one try of a task (started by executors; see docs/internals/taskrun.md)",
+	 "      --try N          the try number\n"
+	 "      --attempt UUID   the try's attempt id (its fence)\n"
+	 "      --spec FILE      the task spec (JSON)\n"
+	 "      --report-fd FD   pipe to write the result line to\n"
+	 "      --lock-fd FD     inherited flock()ed file that marks this try alive\n",
+	 weir_cmd_task_run},
+	{"tasks test", "DAG_FILE TASK", "run one task in the foreground without touching any state",
+	 "      --param K=V      set a param (V is JSON, or a string when not valid JSON)\n"
+	 "      --conf JSON      the run's conf object\n"
+	 "      --date ISO       logical date (default: now)\n"
+	 "      --xcom T.K=JSON  an upstream XCom value for templates\n"
+	 "The task's log goes to standard output; the exit code is 0 on success.\n",
+	 weir_cmd_tasks_test},
+	{"tasks logs", "DAG RUN TASK", "print a task's log",
+	 "      --try N          which try (default: the latest)\n"
+	 "  -f, --follow         keep printing as the log grows until the try ends\n",
+	 weir_cmd_tasks_logs},
 	{NULL, NULL, NULL, NULL, NULL},
 };
 

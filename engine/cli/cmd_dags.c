@@ -1,5 +1,4 @@
 /* cmd_dags.c: weir dags validate | show | next-runs (no database needed). */
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,58 +14,6 @@
 #include "engine/dag.h"
 #include "engine/duration.h"
 #include "engine/operator.h"
-
-static bool is_dag_file(const char *name)
-{
-	return name[0] != '.' && (weir_str_endswith(name, ".yaml") || weir_str_endswith(name, ".yml"));
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Collects DAG files under path (recursively, sorted). */
-static int collect(const char *path, bool top, struct weir_strvec *out)
-{
-	struct stat st;
-	DIR *d;
-	struct dirent *e;
-	struct weir_strvec here = WEIR_STRVEC_INIT;
-
-	if (stat(path, &st) < 0) {
-		weir_cli_error("could not open \"%s\": %s", path, strerror(errno));
-		return -1;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		weir_strvec_push(out, path);
-		return 0;
-	}
-	d = opendir(path);
-	if (!d) {
-		weir_cli_error("could not open folder \"%s\": %s", path, strerror(errno));
-		return -1;
-	}
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		weir_strvec_pushf(&here, "%s%s%s", path, weir_str_endswith(path, "/") ? "" : "/", e->d_name);
-	}
-	closedir(d);
-	qsort(here.v, here.n, sizeof(char *), cmp_str);
-	for (size_t i = 0; i < here.n; i++) {
-		const char *base = strrchr(here.v[i], '/') + 1;
-		if (stat(here.v[i], &st) < 0)
-			continue;
-		if (S_ISDIR(st.st_mode))
-			collect(here.v[i], false, out);
-		else if (is_dag_file(base))
-			weir_strvec_push(out, here.v[i]);
-	}
-	weir_strvec_clear(&here);
-	(void)top;
-	return 0;
-}
 
 struct seen_id {
 	char *id;
@@ -100,9 +47,14 @@ int weir_cmd_dags_validate(struct weir_cli *cli, int argc, char **argv)
 	}
 	if (optind >= argc)
 		return weir_cli_usage_error(cli, "no files or folders given");
-	for (int i = optind; i < argc; i++)
-		if (collect(argv[i], true, &files) < 0)
+	for (int i = optind; i < argc; i++) {
+		struct weir_buf err = WEIR_BUF_INIT(WEIR_BUF_NOLIMIT);
+		if (weir_dag_files(argv[i], &files, &err) < 0) {
+			weir_cli_error("%s", err.buf);
 			rc = WEIR_EXIT_INVALID;
+		}
+		weir_buf_release(&err);
+	}
 	if (json)
 		jout = json_array();
 	for (size_t i = 0; i < files.n; i++) {

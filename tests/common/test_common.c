@@ -5,6 +5,7 @@
 #include "common/arena.h"
 #include "common/buf.h"
 #include "common/error.h"
+#include "common/hmap.h"
 #include "common/list.h"
 #include "common/str.h"
 #include "common/time.h"
@@ -191,7 +192,36 @@ static void test_error__names_and_messages(void)
 	CHECK_STR_EQ(weir_strerror(WEIR_AGAIN), "not ready yet");
 }
 
+static void test_hmap__put_get_delete_and_grow(void)
+{
+	struct weir_hmap m = WEIR_HMAP_INIT;
+	char key[32];
+	size_t i = 0, seen = 0;
+	const char *k;
+	void *v;
+
+	for (long n = 0; n < 5000; n++) {
+		snprintf(key, sizeof(key), "dag_%ld", n);
+		CHECK(weir_hmap_put(&m, key, (void *)(n + 1)) == NULL);
+	}
+	CHECK_INT_EQ(m.n, 5000);
+	for (long n = 0; n < 5000; n += 2) {
+		snprintf(key, sizeof(key), "dag_%ld", n);
+		CHECK_INT_EQ((long)weir_hmap_del(&m, key), n + 1);
+	}
+	for (long n = 0; n < 5000; n++) {
+		snprintf(key, sizeof(key), "dag_%ld", n);
+		CHECK_INT_EQ((long)weir_hmap_get(&m, key), n % 2 ? n + 1 : 0);
+	}
+	CHECK(weir_hmap_put(&m, "dag_1", (void *)7) == (void *)2);
+	while (weir_hmap_next(&m, &i, &k, &v))
+		seen++;
+	CHECK_INT_EQ(seen, 2500);
+	weir_hmap_release(&m);
+}
+
 static const struct check_test tests[] = {
+	CHECK_TEST(test_hmap__put_get_delete_and_grow),
 	CHECK_TEST(test_buf__static_init_is_empty_string),
 	CHECK_TEST(test_buf__appends_and_formats),
 	CHECK_TEST(test_buf__limit_rejects_without_change),

@@ -1,0 +1,183 @@
+/* cmd_sched.c: weir scheduler and weir standalone. */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "common/str.h"
+#include "common/time.h"
+#include "engine/cli/cli.h"
+#include "engine/duration.h"
+#include "engine/sched.h"
+#include "engine/store.h"
+
+static struct weir_sched *running;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	if (running)
+		weir_sched_stop(running); /* async-signal-safe */
+}
+
+static int self_exe(char *buf, size_t n)
+{
+	ssize_t len = readlink("/proc/self/exe", buf, n - 1);
+	if (len < 0)
+		return -errno;
+	buf[len] = '\0';
+	return 0;
+}
+
+/* Scheduler options from the configuration; 0 or an exit code. */
+static int sched_opts(struct weir_cli *cli, struct weir_sched_opts *o, char exe[PATH_MAX])
+{
+	struct weir_config *c = &cli->cfg;
+	int64_t v, us;
+	struct weir_buf err = WEIR_BUF_INIT(WEIR_BUF_NOLIMIT);
+	size_t off;
+
+	memset(o, 0, sizeof(*o));
+	o->home = weir_config_get(c, WEIR_CFG_HOME);
+	o->dags_folder = weir_config_get(c, WEIR_CFG_DAGS_FOLDER);
+	if (self_exe(exe, PATH_MAX) < 0) {
+		weir_cli_error("cannot find my own executable: %s", strerror(errno));
+		return WEIR_EXIT_INVALID;
+	}
+	o->weir_exe = exe;
+	if (weir_str_to_i64(weir_config_get(c, WEIR_CFG_PARALLELISM), &v) < 0 || v < 1 || v > 100000) {
+		weir_cli_error("parallelism must be a whole number from 1 to 100000, not \"%s\"",
+			       weir_config_get(c, WEIR_CFG_PARALLELISM));
+		return WEIR_EXIT_INVALID;
+	}
+	o->parallelism = (int)v;
+	if (weir_duration_parse(weir_config_get(c, WEIR_CFG_HEARTBEAT_TIMEOUT), &us, &off, &err) < 0) {
+		weir_cli_error("heartbeat_timeout: %s", err.buf);
+		weir_buf_release(&err);
+		return WEIR_EXIT_INVALID;
+	}
+	o->heartbeat_timeout_ms = us / 1000;
+	if (weir_str_to_i64(weir_config_get(c, WEIR_CFG_XCOM_MAX_BYTES), &v) < 0 || v < 1 || v > (1 << 20)) {
+		weir_cli_error("xcom_max_bytes must be a whole number from 1 to 1048576, not \"%s\"",
+			       weir_config_get(c, WEIR_CFG_XCOM_MAX_BYTES));
+		return WEIR_EXIT_INVALID;
+	}
+	o->xcom_max_bytes = (size_t)v;
+	weir_buf_release(&err);
+	return 0;
+}
+
+static int dags_folder_flag(struct weir_cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {{"dags-folder", required_argument, NULL, 'd'}, {0, 0, 0, 0}};
+	int c, rc = weir_cli_config(cli);
+
+	if (rc)
+		return rc;
+	while ((c = weir_cli_getopt(cli, argc, argv, "", opts)) != -1) {
+		if (c == 'd') {
+			char *abs = realpath(optarg, NULL);
+			if (!abs) {
+				weir_cli_error("could not open DAG folder \"%s\": %s", optarg, strerror(errno));
+				return WEIR_EXIT_INVALID;
+			}
+			weir_config_set(&cli->cfg, WEIR_CFG_DAGS_FOLDER, abs, WEIR_SRC_FLAG);
+			free(abs);
+		}
+	}
+	if (optind != argc)
+		return weir_cli_usage_error(cli, "unexpected argument \"%s\"", argv[optind]);
+	return 0;
+}
+
+/* Runs a scheduler in the foreground until SIGINT/SIGTERM. */
+static int run_scheduler(struct weir_cli *cli, struct weir_store *st)
+{
+	struct weir_sched_opts o;
+	struct weir_sched *s = NULL;
+	struct weir_buf err = WEIR_BUF_INIT(WEIR_BUF_NOLIMIT);
+	char exe[PATH_MAX];
+	struct sigaction sa;
+	int rc;
+
+	rc = sched_opts(cli, &o, exe);
+	if (rc) {
+		weir_store_close(st);
+		return rc;
+	}
+	if (weir_pg_store_set_app(st, "weir-scheduler", &err) < 0) {
+		weir_cli_error("%s", err.buf);
+		weir_store_close(st);
+		return WEIR_EXIT_INVALID;
+	}
+	mkdir(o.dags_folder, 0755);
+	rc = weir_sched_new(&o, st, &s, &err);
+	if (rc == 0)
+		rc = weir_sched_start(s, &err);
+	if (rc < 0) {
+		weir_cli_error("could not start the scheduler: %s", err.buf);
+		weir_sched_free(s);
+		weir_buf_release(&err);
+		return WEIR_EXIT_INVALID;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	running = s;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	weir_info("scheduler running: DAGs from %s, task logs in %s/logs, %d task processes at most",
+		  o.dags_folder, o.home, o.parallelism);
+	weir_sched_run(s);
+	weir_info("scheduler stopped (running task processes continue; a restart adopts them)");
+	running = NULL;
+	weir_sched_free(s);
+	weir_buf_release(&err);
+	return 0;
+}
+
+int weir_cmd_scheduler(struct weir_cli *cli, int argc, char **argv)
+{
+	struct weir_store *st = NULL;
+	int rc;
+
+	weir_log_component = "scheduler";
+	rc = dags_folder_flag(cli, argc, argv);
+	if (rc)
+		return rc;
+	rc = weir_cli_store(cli, &st);
+	if (rc)
+		return rc;
+	return run_scheduler(cli, st);
+}
+
+int weir_cmd_standalone(struct weir_cli *cli, int argc, char **argv)
+{
+	struct weir_store *st = NULL;
+	int rc;
+
+	weir_log_component = "standalone";
+	rc = dags_folder_flag(cli, argc, argv);
+	if (rc)
+		return rc;
+	rc = weir_cli_store(cli, &st);
+	if (rc)
+		return rc;
+	printf("weir standalone\n"
+	       "  database:     %s\n"
+	       "  DAG folder:   %s\n"
+	       "  task logs:    %s/logs\n"
+	       "  stop with Ctrl-C\n",
+	       *weir_config_get(&cli->cfg, WEIR_CFG_DATABASE_URL) ? "database_url (configured)"
+								   : "private PostgreSQL under WEIR_HOME/pg",
+	       weir_config_get(&cli->cfg, WEIR_CFG_DAGS_FOLDER), weir_config_get(&cli->cfg, WEIR_CFG_HOME));
+	fflush(stdout);
+	return run_scheduler(cli, st);
+}

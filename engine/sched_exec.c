@@ -1,0 +1,797 @@
+/*
+ * sched_exec.c: the local executor: ready heap, slots, task processes.
+ *
+ * A ready task instance waits in a binary heap ordered by priority (then
+ * FIFO).  dispatch() pops while the scheduler has free process slots
+ * (parallelism); an instance whose pool or DAG is full waits in that pool's
+ * or DAG's blocked list and goes back into the heap when a slot frees.
+ *
+ * Starting a try is two-phase: dispatch() records queued + a new attempt
+ * id in the batch; only after that batch commits does spawn_pending()
+ * fork `weir task run`.  So a crash can never leave a process the
+ * database does not know about.  Each try has a lock file the scheduler
+ * flock()s before the fork and the child inherits: after a crash, a held
+ * lock means the try is alive (we adopt it), a free lock means it is gone
+ * (its result file tells how it ended, if it got that far).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "common/time.h"
+#include "common/xalloc.h"
+#include "engine/duration.h"
+#include "engine/proc.h"
+#include "engine/sched_int.h"
+#include "engine/spec.h"
+
+#define REPORT_MAX (64u << 20)
+
+/* ------------------------------------------------------------------ */
+/* the ready heap                                                       */
+/* ------------------------------------------------------------------ */
+
+static bool before(const struct ready *a, const struct ready *b)
+{
+	if (a->priority != b->priority)
+		return a->priority > b->priority;
+	return a->seq < b->seq;
+}
+
+static void heap_push(struct weir_sched *s, struct ready it)
+{
+	size_t i;
+
+	weir_vec_push(&s->heap, it);
+	i = s->heap.n - 1;
+	while (i > 0) {
+		size_t p = (i - 1) / 2;
+		if (!before(&s->heap.v[i], &s->heap.v[p]))
+			break;
+		struct ready t = s->heap.v[i];
+		s->heap.v[i] = s->heap.v[p];
+		s->heap.v[p] = t;
+		i = p;
+	}
+}
+
+static struct ready heap_pop(struct weir_sched *s)
+{
+	struct ready top = s->heap.v[0];
+	size_t i = 0, n = --s->heap.n;
+
+	s->heap.v[0] = s->heap.v[n];
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < n && before(&s->heap.v[l], &s->heap.v[m]))
+			m = l;
+		if (r < n && before(&s->heap.v[r], &s->heap.v[m]))
+			m = r;
+		if (m == i)
+			break;
+		struct ready t = s->heap.v[i];
+		s->heap.v[i] = s->heap.v[m];
+		s->heap.v[m] = t;
+		i = m;
+	}
+	return top;
+}
+
+void sched_ready_push(struct weir_sched *s, struct sched_run *r, uint32_t task)
+{
+	struct sched_ti *ti = &r->ti[task];
+	struct ready it;
+
+	if (ti->in_heap)
+		return;
+	ti->in_heap = true;
+	ti->ready_seq = ++s->ready_seq;
+	it.priority = r->dag->tasks[task].priority;
+	it.seq = ti->ready_seq;
+	it.run = r;
+	it.task = task;
+	heap_push(s, it);
+}
+
+/* Drops every waiting entry of run r (it is being freed). */
+void sched_ready_forget(struct weir_sched *s, struct sched_run *r)
+{
+	size_t i = 0, k = 0;
+	bool changed = false;
+
+	for (i = 0; i < s->heap.n; i++) {
+		if (s->heap.v[i].run == r) {
+			changed = true;
+			continue;
+		}
+		s->heap.v[k++] = s->heap.v[i];
+	}
+	s->heap.n = k;
+	if (changed) {
+		/* Re-heapify. */
+		WEIR_VEC(struct ready) old = {s->heap.v, s->heap.n, s->heap.alloc};
+		s->heap.v = NULL;
+		s->heap.n = s->heap.alloc = 0;
+		for (i = 0; i < old.n; i++)
+			heap_push(s, old.v[i]);
+		free(old.v);
+	}
+	{
+		size_t it = 0;
+		const char *key;
+		void *v;
+		while (weir_hmap_next(&s->pools, &it, &key, &v)) {
+			struct pool *p = v;
+			k = 0;
+			for (i = 0; i < p->blocked.n; i++)
+				if (p->blocked.v[i].run != r)
+					p->blocked.v[k++] = p->blocked.v[i];
+			p->blocked.n = k;
+		}
+	}
+	k = 0;
+	for (i = 0; i < r->sd->blocked.n; i++)
+		if (r->sd->blocked.v[i].run != r)
+			r->sd->blocked.v[k++] = r->sd->blocked.v[i];
+	r->sd->blocked.n = k;
+}
+
+/* ------------------------------------------------------------------ */
+/* pools                                                                */
+/* ------------------------------------------------------------------ */
+
+static struct pool *pool_get(struct weir_sched *s, const char *name)
+{
+	struct pool *p = weir_hmap_get(&s->pools, name);
+
+	if (!p) {
+		p = weir_xcalloc(1, sizeof(*p));
+		p->name = weir_xstrdup(name);
+		p->slots = 0; /* unknown pool: nothing runs until it is created */
+		weir_hmap_put(&s->pools, name, p);
+	}
+	return p;
+}
+
+void sched_pools_load(struct weir_sched *s)
+{
+	struct weir_buf err = WEIR_BUF_INIT(WEIR_BUF_NOLIMIT);
+	json_t *pools = NULL, *v;
+	const char *k;
+
+	if (weir_store_query_json(s->st, "pools.slots", 0, NULL, &pools, &err) < 0) {
+		weir_error("could not load pools: %s", err.buf);
+	} else {
+		json_object_foreach(pools, k, v) {
+			struct pool *p = pool_get(s, k);
+			int before_slots = p->slots;
+			p->slots = (int)json_integer_value(v);
+			p->warned = false;
+			if (p->slots != before_slots) {
+				/* More room: let the waiting ones try again. */
+				for (size_t i = 0; i < p->blocked.n; i++)
+					heap_push(s, p->blocked.v[i]);
+				p->blocked.n = 0;
+			}
+		}
+	}
+	json_decref(pools);
+	weir_buf_release(&err);
+}
+
+void sched_release_slot(struct weir_sched *s, struct sched_run *r, uint32_t task)
+{
+	const struct weir_task *t = &r->dag->tasks[task];
+	struct pool *p = pool_get(s, t->pool);
+
+	p->used -= t->pool_slots;
+	r->sd->active_tasks--;
+	s->live--;
+	for (size_t i = 0; i < p->blocked.n; i++)
+		heap_push(s, p->blocked.v[i]);
+	p->blocked.n = 0;
+	for (size_t i = 0; i < r->sd->blocked.n; i++)
+		heap_push(s, r->sd->blocked.v[i]);
+	r->sd->blocked.n = 0;
+}
+
+static void take_slot(struct weir_sched *s, struct sched_run *r, uint32_t task)
+{
+	const struct weir_task *t = &r->dag->tasks[task];
+
+	pool_get(s, t->pool)->used += t->pool_slots;
+	r->sd->active_tasks++;
+	s->live++;
+}
+
+/* ------------------------------------------------------------------ */
+/* tries                                                                */
+/* ------------------------------------------------------------------ */
+
+static struct sched_try *try_new(struct weir_sched *s, struct sched_run *r, uint32_t task)
+{
+	struct sched_try *t = weir_xcalloc(1, sizeof(*t));
+	struct sched_ti *ti = &r->ti[task];
+
+	t->run = r;
+	t->run_pk = r->pk;
+	t->task_id = weir_xstrdup(r->dag->tasks[task].id);
+	t->task = task;
+	t->try_number = ti->try_number;
+	t->attempt = ti->attempt;
+	t->pid = -1;
+	t->report_fd = -1;
+	weir_buf_init(&t->report, REPORT_MAX);
+	weir_list_insert_tail(&s->tries, &t->link);
+	ti->try = t;
+	r->live++;
+	return t;
+}
+
+void sched_try_free(struct weir_sched *s, struct sched_try *t)
+{
+	if (t->report_fd >= 0) {
+		weir_loop_del_fd(s->loop, t->report_fd, WEIR_LOOP_READ);
+		close(t->report_fd);
+	}
+	if (t->timeout_timer)
+		weir_timer_del(s->loop, t->timeout_timer);
+	if (t->kill_timer)
+		weir_timer_del(s->loop, t->kill_timer);
+	if (t->poll_timer)
+		weir_timer_del(s->loop, t->poll_timer);
+	weir_list_remove(&t->link);
+	weir_buf_release(&t->report);
+	json_decref(t->result);
+	free(t->message);
+	free(t->task_id);
+	free(t);
+}
+
+/* Dispatches one ready instance: queued + new attempt, in the batch. */
+static void queue_try(struct weir_sched *s, struct sched_run *r, uint32_t task)
+{
+	struct sched_ti *ti = &r->ti[task];
+	const struct weir_task *t = &r->dag->tasks[task];
+	struct weir_sop *op;
+	struct sched_try *tr;
+	char *log;
+	bool reschedule = ti->db_state == WEIR_TI_UP_FOR_RESCHEDULE;
+
+	if (r->state == WEIR_RUN_QUEUED) {
+		weir_batch_run_state(&s->batch, r->pk, WEIR_RUN_QUEUED, WEIR_RUN_RUNNING, NULL, NULL,
+				     weir_now_us());
+		r->state = WEIR_RUN_RUNNING;
+	}
+	/* A sensor's reschedule keeps its try number (each poke has its own
+	 * attempt id); anything else is a new try. */
+	if (!reschedule || ti->try_number == 0)
+		ti->try_number++;
+	weir_uuid_v7(&ti->attempt);
+	if (!reschedule || ti->sensor_started == WEIR_TIME_NONE || ti->sensor_started == 0)
+		ti->sensor_started = weir_now_us();
+	sched_ti_set(s, r, task, WEIR_TI_QUEUED, NULL, &op);
+	log = sched_try_path(s, r, task, ti->try_number, WEIR_SPEC_LOG);
+	op->u.ti_state.try_number = ti->try_number;
+	op->u.ti_state.attempt = ti->attempt;
+	op->u.ti_state.log_path = weir_batch_strdup(&s->batch, log);
+	op->u.ti_state.executor = weir_executor_name(t->executor);
+	free(log);
+	take_slot(s, r, task);
+	tr = try_new(s, r, task);
+	weir_vec_push(&s->spawn, tr);
+	s->urgent = true;
+}
+
+void sched_dispatch(struct weir_sched *s)
+{
+	while (s->heap.n && s->live < s->o.parallelism && !s->stopping && !s->have_retry) {
+		struct ready it = heap_pop(s);
+		struct sched_run *r = it.run;
+		struct sched_ti *ti = &r->ti[it.task];
+		const struct weir_task *t = &r->dag->tasks[it.task];
+		struct pool *p;
+
+		ti->in_heap = false;
+		if (ti->state != WEIR_TI_SCHEDULED || r->stopping || ti->ready_seq != it.seq)
+			continue;
+		p = pool_get(s, t->pool);
+		if (p->slots >= 0 && p->used + t->pool_slots > p->slots) {
+			if (p->slots < t->pool_slots && !p->warned) {
+				weir_warn("pool %s has %d slots; task %s of %s needs %d: it waits until the pool is created or grown",
+					  p->name, p->slots, t->id, r->dag->id, t->pool_slots);
+				p->warned = true;
+			}
+			ti->in_heap = true;
+			weir_vec_push(&p->blocked, it);
+			continue;
+		}
+		if (r->sd->active_tasks >= r->dag->max_active_tasks) {
+			ti->in_heap = true;
+			weir_vec_push(&r->sd->blocked, it);
+			continue;
+		}
+		queue_try(s, r, it.task);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* spawning                                                             */
+/* ------------------------------------------------------------------ */
+
+static void on_report(struct weir_loop *loop, int fd, int mask, void *arg);
+static int64_t on_timeout(struct weir_loop *loop, uint64_t id, void *arg);
+static void finish_try(struct weir_sched *s, struct sched_try *t);
+
+void sched_try_record_running(struct weir_sched *s, struct sched_try *t)
+{
+	struct sched_run *r = t->run;
+	struct sched_ti *ti = &r->ti[t->task];
+	struct weir_sop *op;
+
+	if (t->running_recorded || ti->state != WEIR_TI_QUEUED || ti->try != t)
+		return;
+	op = weir_batch_ti_state(&s->batch, r->pk, r->dag->tasks[t->task].id, ti->db_state,
+				 WEIR_TI_RUNNING, NULL, t->started_us);
+	op->u.ti_state.fenced = true;
+	op->u.ti_state.fence = t->attempt;
+	op->u.ti_state.pid = t->pid;
+	op->u.ti_state.hostname = weir_batch_strdup(&s->batch, s->hostname);
+	op->u.ti_state.process_start = (int64_t)t->start_ticks;
+	ti->state = ti->db_state = WEIR_TI_RUNNING;
+	t->running_recorded = true;
+	sched_run_mark_dirty(s, r);
+}
+
+/* The spec for a try (the run's XComs are the upstream outputs). */
+static json_t *build_spec(struct weir_sched *s, struct sched_try *t)
+{
+	struct sched_run *r = t->run;
+	struct weir_spec_run sr = WEIR_SPEC_RUN_INIT;
+	char att[WEIR_UUID_STRLEN];
+
+	sr.run_id = r->run_id;
+	sr.logical_date = r->logical_date;
+	sr.interval_start = r->interval_start;
+	sr.interval_end = r->interval_end;
+	sr.params = r->params;
+	sr.conf = r->conf;
+	sr.xcom = sched_run_xcom(s, r);
+	sr.try_number = t->try_number;
+	sr.attempt_id = weir_uuid_format(&t->attempt, att);
+	sr.start_us = weir_now_us();
+	sr.sensor_start_us = r->ti[t->task].sensor_started;
+	sr.xcom_max_bytes = s->o.xcom_max_bytes;
+	sr.home = s->o.home;
+	sr.run_dir = r->run_dir;
+	return weir_spec_build(r->dag, t->task, &sr);
+}
+
+static int spawn(struct weir_sched *s, struct sched_try *t, struct weir_buf *err)
+{
+	struct sched_run *r = t->run;
+	const struct weir_task *task = &r->dag->tasks[t->task];
+	struct weir_child c = WEIR_CHILD_INIT;
+	char *spec_path = NULL, *lock_path = NULL;
+	char trys[16], att[WEIR_UUID_STRLEN], rfd[32], lfd[32];
+	int pipefd[2] = {-1, -1}, lock = -1, rc;
+	json_t *spec = NULL;
+	const char *argv[16];
+
+	spec = build_spec(s, t);
+	spec_path = sched_try_path(s, r, t->task, t->try_number, WEIR_SPEC_SPEC);
+	lock_path = sched_try_path(s, r, t->task, t->try_number, WEIR_SPEC_LOCK);
+	rc = weir_spec_write_json(spec_path, spec, err);
+	if (rc < 0)
+		goto out;
+	/* A leftover result of an earlier poke/attempt must not be mistaken
+	 * for this one's (results carry the attempt id, but keep it clean). */
+	{
+		char *res = sched_try_path(s, r, t->task, t->try_number, WEIR_SPEC_RESULT);
+		unlink(res);
+		free(res);
+	}
+	lock = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+	if (lock < 0 || flock(lock, LOCK_EX | LOCK_NB) < 0) {
+		rc = -errno;
+		weir_buf_addf(err, "could not lock \"%s\": %s", lock_path, strerror(errno));
+		goto out;
+	}
+	if (ftruncate(lock, 0) < 0) {
+		/* Harmless: the child rewrites it. */
+	}
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		rc = -errno;
+		weir_buf_addf(err, "could not create a pipe: %s", strerror(errno));
+		goto out;
+	}
+	snprintf(trys, sizeof(trys), "%d", t->try_number);
+	argv[0] = s->o.weir_exe;
+	argv[1] = "task";
+	argv[2] = "run";
+	argv[3] = r->dag->id;
+	argv[4] = r->run_id;
+	argv[5] = task->id;
+	argv[6] = "--try";
+	argv[7] = trys;
+	argv[8] = "--attempt";
+	argv[9] = weir_uuid_format(&t->attempt, att);
+	argv[10] = "--spec";
+	argv[11] = spec_path;
+	/* keep_fds keep their numbers in the child. */
+	snprintf(rfd, sizeof(rfd), "--report-fd=%d", pipefd[1]);
+	snprintf(lfd, sizeof(lfd), "--lock-fd=%d", lock);
+	argv[12] = rfd;
+	argv[13] = lfd;
+	argv[14] = NULL;
+	c.argv = argv;
+	c.keep_fds[0] = pipefd[1];
+	c.keep_fds[1] = lock;
+	c.limits = task->limits;
+	rc = weir_child_start(&c, err);
+	if (rc < 0)
+		goto out;
+	t->pid = c.pid;
+	t->start_ticks = c.start_ticks;
+	t->started_us = weir_now_us();
+	t->spawned = true;
+	t->report_fd = pipefd[0];
+	pipefd[0] = -1;
+	fcntl(t->report_fd, F_SETFL, O_NONBLOCK);
+	weir_loop_add_fd(s->loop, t->report_fd, WEIR_LOOP_READ, on_report, t);
+	if (task->execution_timeout_us) {
+		/* The task process enforces its deadline itself; this is the
+		 * backstop for a runner that does not. */
+		int64_t ms = task->execution_timeout_us / 1000 + 2 * s->o.kill_grace_ms + 1000;
+		t->timeout_timer = weir_timer_add(s->loop, ms, on_timeout, t);
+	}
+out:
+	if (pipefd[0] >= 0)
+		close(pipefd[0]);
+	if (pipefd[1] >= 0)
+		close(pipefd[1]);
+	if (lock >= 0)
+		close(lock); /* the child holds the lock now */
+	json_decref(spec);
+	free(spec_path);
+	free(lock_path);
+	return rc;
+}
+
+void sched_spawn_pending(struct weir_sched *s)
+{
+	for (size_t i = 0; i < s->spawn.n; i++) {
+		struct sched_try *t = s->spawn.v[i];
+		struct weir_buf err = WEIR_BUF_INIT(WEIR_BUF_NOLIMIT);
+
+		if (t->kill_reason) {
+			/* Cancelled before it started (aborted run). */
+			t->exited = true;
+			finish_try(s, t);
+		} else if (spawn(s, t, &err) < 0) {
+			sched_log_try(s, t, "could not start the task process: %s", err.buf);
+			weir_error("could not start task %s of run %s: %s", t->run->dag->tasks[t->task].id,
+				   t->run->run_id, err.buf);
+			t->exited = true;
+			t->status = 127 << 8;
+			finish_try(s, t);
+		} else {
+			sched_try_record_running(s, t);
+		}
+		weir_buf_release(&err);
+	}
+	s->spawn.n = 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* watching                                                             */
+/* ------------------------------------------------------------------ */
+
+static void drain_report(struct weir_sched *s, struct sched_try *t)
+{
+	char buf[65536];
+
+	while (t->report_fd >= 0) {
+		ssize_t n = read(t->report_fd, buf, sizeof(buf));
+		if (n > 0) {
+			if (weir_buf_add(&t->report, buf, (size_t)n) < 0)
+				weir_buf_reset(&t->report); /* absurdly long: ignore */
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		weir_loop_del_fd(s->loop, t->report_fd, WEIR_LOOP_READ);
+		close(t->report_fd);
+		t->report_fd = -1;
+	}
+}
+
+static void on_report(struct weir_loop *loop, int fd, int mask, void *arg)
+{
+	struct sched_try *t = arg;
+	struct weir_sched *s = t->run->sd->s;
+
+	(void)loop;
+	(void)fd;
+	(void)mask;
+	drain_report(s, t);
+}
+
+static int64_t on_kill(struct weir_loop *loop, uint64_t id, void *arg)
+{
+	struct sched_try *t = arg;
+
+	(void)loop;
+	(void)id;
+	t->kill_timer = 0;
+	if (t->pid > 0 && !t->exited)
+		weir_child_kill(t->pid, true);
+	return WEIR_LOOP_NOMORE;
+}
+
+void sched_try_kill(struct weir_sched *s, struct sched_try *t, const char *reason)
+{
+	if (!t->kill_reason)
+		t->kill_reason = reason;
+	if (!t->spawned || t->exited || t->kill_timer)
+		return;
+	sched_log_try(s, t, "stopping the task process (%s): SIGTERM to its process group", reason);
+	if (weir_child_kill(t->pid, false) == 0)
+		t->kill_timer = weir_timer_add(s->loop, s->o.kill_grace_ms, on_kill, t);
+}
+
+static int64_t on_timeout(struct weir_loop *loop, uint64_t id, void *arg)
+{
+	struct sched_try *t = arg;
+	struct weir_sched *s = t->run->sd->s;
+
+	(void)loop;
+	(void)id;
+	t->timeout_timer = 0;
+	sched_try_kill(s, t, "timeout");
+	return WEIR_LOOP_NOMORE;
+}
+
+/* Hands a decided outcome to the run (again, when replaying). */
+void sched_try_apply_outcome(struct weir_sched *s, struct sched_try *t)
+{
+	struct sched_run *r = t->run;
+	json_t *res = t->result;
+
+	if (!r || r->ti[t->task].try != t)
+		return;
+	r->ti[t->task].try = NULL;
+	sched_ti_outcome(s, t, t->outcome, t->message,
+			 res ? json_object_get(res, "xcom") : NULL,
+			 res ? json_object_get(res, "branch") : NULL,
+			 res && json_is_integer(json_object_get(res, "next_poke_us"))
+				 ? json_integer_value(json_object_get(res, "next_poke_us")) : 0,
+			 t->exit_code, t->has_exit_code);
+}
+
+/* The try ended: decide its outcome from its result and exit status. */
+static void finish_try(struct weir_sched *s, struct sched_try *t)
+{
+	struct sched_run *r = t->run;
+	const struct weir_task *task = &r->dag->tasks[t->task];
+	struct weir_buf err = WEIR_BUF_INIT(WEIR_BUF_NOLIMIT), msg = WEIR_BUF_INIT(WEIR_BUF_NOLIMIT);
+	json_t *res = NULL;
+	const char *outcome = "failed";
+	int exit_code = weir_proc_exit_code(t->status);
+	bool has_exit = t->spawned && !t->adopted;
+
+	/* The result: the last line on the report pipe, else the file. */
+	if (t->report.len) {
+		char *end = t->report.buf + t->report.len, *line;
+		while (end > t->report.buf && (end[-1] == '\n' || end[-1] == ' '))
+			end--;
+		line = end;
+		while (line > t->report.buf && line[-1] != '\n')
+			line--;
+		if (weir_spec_result_parse(line, (size_t)(end - line), &res, &err) < 0)
+			res = NULL;
+	}
+	if (!res && t->spawned) {
+		char *path = sched_try_path(s, r, t->task, t->try_number, WEIR_SPEC_RESULT);
+		weir_buf_reset(&err);
+		if (weir_spec_result_read(path, &res, &err) < 0)
+			res = NULL;
+		free(path);
+	}
+	if (res) {
+		struct weir_uuid a;
+		if (weir_uuid_parse(json_string_value(json_object_get(res, "attempt_id")), &a) < 0 ||
+		    !weir_uuid_eq(&a, &t->attempt)) {
+			json_decref(res);
+			res = NULL;
+		}
+	}
+	if (res) {
+		json_t *ec = json_object_get(res, "exit_code");
+		outcome = json_string_value(json_object_get(res, "outcome"));
+		if (json_is_integer(ec)) {
+			exit_code = (int)json_integer_value(ec);
+			has_exit = true;
+		}
+		if (json_string_value(json_object_get(res, "message")))
+			weir_buf_addstr(&msg, json_string_value(json_object_get(res, "message")));
+	}
+	if (t->kill_reason) {
+		char d[WEIR_DURATION_BUFSZ];
+		weir_buf_reset(&msg);
+		if (!strcmp(t->kill_reason, "timeout"))
+			weir_buf_addf(&msg, "timed out after %s (execution_timeout)",
+				      weir_duration_format(task->execution_timeout_us, d));
+		else if (!strcmp(t->kill_reason, "abort"))
+			weir_buf_addstr(&msg, "killed: the run was aborted");
+		else
+			weir_buf_addf(&msg, "killed: %s", t->kill_reason);
+		if (!res || strcmp(outcome, "success"))
+			outcome = "failed";
+	} else if (!res) {
+		if (!t->spawned)
+			weir_buf_addstr(&msg, "the task process could not be started");
+		else if (t->adopted)
+			weir_buf_addstr(&msg, "the task process ended without recording a result");
+		else if (exit_code > 128)
+			weir_buf_addf(&msg, "the task process was killed by signal %d", exit_code - 128);
+		else
+			weir_buf_addf(&msg, "the task process exited with code %d without a result", exit_code);
+		sched_log_try(s, t, "%s", msg.buf);
+	}
+	/* Outcome names are static strings (spec.c), not the JSON's. */
+	{
+		enum weir_op_result o;
+		outcome = weir_spec_outcome_parse(outcome, &o) == 0 ? weir_spec_outcome_name(o) : "failed";
+	}
+	json_decref(t->result);
+	t->result = res;
+	t->outcome = outcome;
+	free(t->message);
+	t->message = msg.len ? weir_buf_detach(&msg, NULL) : NULL;
+	t->exit_code = exit_code;
+	t->has_exit_code = has_exit;
+	t->exited = true;
+	t->done = true;
+	if (t->report_fd >= 0) {
+		weir_loop_del_fd(s->loop, t->report_fd, WEIR_LOOP_READ);
+		close(t->report_fd);
+		t->report_fd = -1;
+	}
+	sched_release_slot(s, r, t->task);
+	r->live--;
+	sched_try_apply_outcome(s, t);
+	sched_run_maybe_finish(s, r); /* may retire r: it stays valid until reaped */
+	weir_buf_release(&err);
+	weir_buf_release(&msg);
+}
+
+static void on_exit_cb(void *arg, pid_t pid, int status)
+{
+	struct weir_sched *s = arg;
+	struct weir_list *pos;
+
+	weir_list_foreach(pos, &s->tries) {
+		struct sched_try *t = weir_list_entry(pos, struct sched_try, link);
+		if (t->pid == pid && t->spawned && !t->exited && !t->adopted && t->run) {
+			t->status = status;
+			drain_report(s, t);
+			finish_try(s, t);
+			return;
+		}
+	}
+}
+
+void sched_sigchld(struct weir_loop *loop, int fd, int mask, void *arg)
+{
+	(void)loop;
+	(void)fd;
+	(void)mask;
+	weir_proc_reap(on_exit_cb, arg);
+}
+
+/* ------------------------------------------------------------------ */
+/* recovery after a restart                                             */
+/* ------------------------------------------------------------------ */
+
+/* 1: locked (alive), 0: free, <0: no lock file. */
+static int probe_lock(const char *path, pid_t *pid)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	int rc;
+	char buf[32] = {0};
+
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+		rc = 0;
+	} else {
+		rc = errno == EWOULDBLOCK ? 1 : -errno;
+		if (pread(fd, buf, sizeof(buf) - 1, 0) > 0)
+			*pid = (pid_t)atoi(buf);
+	}
+	close(fd);
+	return rc;
+}
+
+static int64_t poll_adopted(struct weir_loop *loop, uint64_t id, void *arg)
+{
+	struct sched_try *t = arg;
+	struct weir_sched *s = t->run->sd->s;
+	char *lock = sched_try_path(s, t->run, t->task, t->try_number, WEIR_SPEC_LOCK);
+	pid_t pid = 0;
+	int rc = probe_lock(lock, &pid);
+
+	(void)loop;
+	(void)id;
+	free(lock);
+	if (rc == 1)
+		return 100;
+	/* Released: the process is gone.  spawned = the result file counts. */
+	t->poll_timer = 0;
+	t->exited = true;
+	finish_try(s, t);
+	return WEIR_LOOP_NOMORE;
+}
+
+int sched_recover_try(struct weir_sched *s, struct sched_run *r, uint32_t task,
+		      const struct weir_ti_row *row)
+{
+	struct sched_ti *ti = &r->ti[task];
+	struct sched_try *t;
+	char *lock;
+	pid_t pid = 0;
+	int rc;
+
+	if (row->hostname && strcmp(row->hostname, s->hostname)) {
+		/* Another host ran it: only its heartbeat tells. */
+		int64_t age = row->heartbeat_at == WEIR_TIME_NONE ? INT64_MAX / 2
+								   : weir_now_us() - row->heartbeat_at;
+		if (age < s->o.heartbeat_timeout_ms * 1000)
+			return 0; /* the maintenance tick looks again */
+	}
+	take_slot(s, r, task);
+	t = try_new(s, r, task);
+	t->running_recorded = ti->state == WEIR_TI_RUNNING;
+	lock = sched_try_path(s, r, task, ti->try_number, WEIR_SPEC_LOCK);
+	rc = probe_lock(lock, &pid);
+	free(lock);
+	if (rc == 1) {
+		t->spawned = t->adopted = true;
+		t->pid = pid > 0 ? pid : -1;
+		t->started_us = row->started_at != WEIR_TIME_NONE ? row->started_at : weir_now_us();
+		sched_log_try(s, t, "scheduler restarted: adopting the running task process (pid %d)", (int)pid);
+		weir_info("adopted task %s of run %s (pid %d)", r->dag->tasks[task].id, r->run_id, (int)pid);
+		t->poll_timer = weir_timer_add(s->loop, 100, poll_adopted, t);
+		return 0;
+	}
+	if (rc == -ENOENT && ti->state == WEIR_TI_QUEUED) {
+		/* Queued but never started: the crash came between the commit
+		 * and the fork.  Put it back; no try was used. */
+		r->live--;
+		ti->try = NULL;
+		sched_release_slot(s, r, task);
+		sched_try_free(s, t);
+		sched_ti_set(s, r, task, WEIR_TI_SCHEDULED, "requeued: its process never started", NULL);
+		ti->state = WEIR_TI_SCHEDULED;
+		sched_ready_push(s, r, task);
+		return 0;
+	}
+	/* The process is gone; its result file may tell how it ended. */
+	t->spawned = true;
+	t->adopted = true;
+	sched_log_try(s, t, "scheduler restarted: the task process is gone; reading its result");
+	t->exited = true;
+	finish_try(s, t);
+	return 0;
+}
