@@ -11,15 +11,12 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "common/xalloc.h"
 #include "db_int.h"
 
-struct named_sql {
-	const char *name;
-	int nparams;
-	const char *sql;
-};
+#include "queries.h"
 
-static const struct named_sql reads[] = {
+static const struct named_sql core_reads[] = {
 	{"run.by_pk", 1,
 	 "SELECT json_build_object('run_pk', id, 'order_id', order_id, 'dag_id', dag_id,"
 	 " 'run_id', run_id, 'state', state, 'result', result, 'conf', conf,"
@@ -104,7 +101,7 @@ static const struct named_sql reads[] = {
 	{NULL, 0, NULL},
 };
 
-static const struct named_sql writes[] = {
+static const struct named_sql core_writes[] = {
 	/* Our live tries are alive: one statement for all of them. */
 	{"tries.heartbeat", 2,
 	 "UPDATE task_instances t SET heartbeat_at = now() FROM dags d"
@@ -115,11 +112,17 @@ static const struct named_sql writes[] = {
 	{NULL, 0, NULL},
 };
 
-static const struct named_sql *find(const struct named_sql *t, const char *name)
+/* Every table of named statements; each area of weir keeps its own. */
+static const struct named_sql *const read_tables[] = {core_reads, weir_api_reads};
+static const struct named_sql *const write_tables[] = {core_writes, weir_api_writes};
+
+static const struct named_sql *find(const struct named_sql *const *tables, size_t n,
+				    const char *name)
 {
-	for (; t->name; t++)
-		if (!strcmp(t->name, name))
-			return t;
+	for (size_t i = 0; i < n; i++)
+		for (const struct named_sql *t = tables[i]; t->name; t++)
+			if (!strcmp(t->name, name))
+				return t;
 	return NULL;
 }
 
@@ -127,7 +130,7 @@ int pg_query_json(struct weir_store *s, const char *name, int nparams, const cha
 		  json_t **out, struct weir_buf *err)
 {
 	struct pg_store *st = (struct pg_store *)s;
-	const struct named_sql *q = find(reads, name);
+	const struct named_sql *q = find(read_tables, WEIR_ARRAY_SIZE(read_tables), name);
 	PGresult *res;
 	int rc;
 
@@ -177,7 +180,7 @@ int pg_exec(struct weir_store *s, const char *name, int nparams, const char *con
 	    long *rows, struct weir_buf *err)
 {
 	struct pg_store *st = (struct pg_store *)s;
-	const struct named_sql *q = find(writes, name);
+	const struct named_sql *q = find(write_tables, WEIR_ARRAY_SIZE(write_tables), name);
 
 	if (!q) {
 		weir_buf_addf(err, "unknown statement \"%s\"", name);

@@ -23,6 +23,15 @@ static const struct weir_cli_cmd commands[] = {
 	 "      --dags-folder DIR  DAG files (default: dags_folder)\n"
 	 "Several schedulers may share one database: each DAG is driven by one of them.\n",
 	 weir_cmd_scheduler},
+	{"api", "", "serve the HTTP API (Airflow-compatible /api/v1, orders, OAuth2) and the web UI",
+	 "      --listen ADDR:PORT  where to listen (default: api_listen)\n", weir_cmd_api},
+	{"clients create", "NAME --scopes S1,S2", "create an OAuth2 client; prints its id and secret once",
+	 "      --scopes LIST      comma-separated scopes (admin, dags:read, ...)\n"
+	 "      --token-ttl DUR    access token lifetime (default 1h)\n", weir_cmd_clients_create},
+	{"clients list", "", "list OAuth2 clients (never their secrets)", NULL, weir_cmd_clients_list},
+	{"users create", "NAME --scopes S1,S2", "create a user for the password grant (asks for the password)",
+	 "      --scopes LIST      comma-separated scopes\n"
+	 "      --password-stdin   read the password from standard input\n", weir_cmd_users_create},
 	{"dags list", "", "list the DAGs the database knows: paused, schedule, last run, next run",
 	 "      --format F     text (default) or json\n", weir_cmd_dags_list},
 	{"dags trigger", "DAG", "create a run of a DAG now",
