@@ -98,16 +98,25 @@ static const struct named_sql core_reads[] = {
 	{"runs.logical_dates", 1,
 	 "SELECT coalesce(json_agg((extract(epoch FROM logical_date) * 1000000)::bigint), '[]')"
 	 " FROM dag_runs WHERE dag_id = $1"},
+	{"schedulers.on_host", 1,
+	 "SELECT coalesce(json_agg(json_build_object('id', id, 'pid', pid)), '[]')"
+	 " FROM schedulers WHERE hostname = $1"},
 	{NULL, 0, NULL},
 };
 
 static const struct named_sql core_writes[] = {
+	/* A scheduler known to be dead (same host, pid gone): its DAGs are
+	 * free at once instead of after the heartbeat timeout. */
+	{"schedulers.expire", 1,
+	 "WITH d AS (UPDATE dags SET scheduler_id = NULL WHERE scheduler_id = $1::uuid)"
+	 " DELETE FROM schedulers WHERE id = $1::uuid"},
 	/* Our live tries are alive: one statement for all of them. */
 	{"tries.heartbeat", 2,
 	 "UPDATE task_instances t SET heartbeat_at = now() FROM dags d"
 	 " WHERE d.scheduler_id = $1::uuid AND t.dag_id = d.dag_id"
 	 " AND t.state IN ('queued', 'running') AND (t.hostname = $2 OR t.hostname IS NULL)"},
 	{"dag.pause", 2, "UPDATE dags SET is_paused = $2::boolean, updated_at = now() WHERE dag_id = $1"},
+	{"dags.release", 2, "UPDATE dags SET scheduler_id = NULL WHERE dag_id = $1 AND scheduler_id = $2::uuid"},
 	{"batches.prune", 0, "DELETE FROM applied_batches WHERE at < now() - interval '1 day'"},
 	{NULL, 0, NULL},
 };

@@ -349,6 +349,57 @@ static void on_store(struct weir_loop *loop, int fd, int mask, void *arg)
 /* maintenance                                                          */
 /* ------------------------------------------------------------------ */
 
+/* Is pid a live weir process (not a pid reused by something else)? */
+static bool weir_alive(pid_t pid)
+{
+	char path[64], cmd[256] = {0};
+	FILE *f;
+	size_t n;
+
+	if (pid <= 0 || (kill(pid, 0) < 0 && errno == ESRCH))
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	n = fread(cmd, 1, sizeof(cmd) - 1, f);
+	fclose(f);
+	for (size_t i = 0; i < n; i++)
+		if (!cmd[i])
+			cmd[i] = ' ';
+	return strstr(cmd, "weir") != NULL;
+}
+
+/*
+ * Schedulers of this host whose process is gone lose their leases now:
+ * a scheduler restarted after kill -9 takes its DAGs back at once.
+ */
+static void expire_dead_neighbours(struct weir_sched *s)
+{
+	struct weir_buf err = WEIR_BUF_INIT(WEIR_BUF_NOLIMIT);
+	const char *p[1] = {s->hostname};
+	json_t *list = NULL, *x;
+	char me[WEIR_UUID_STRLEN];
+	size_t i;
+
+	weir_uuid_format(&s->id, me);
+	if (weir_store_query_json(s->st, "schedulers.on_host", 1, p, &list, &err) < 0) {
+		weir_buf_release(&err);
+		return;
+	}
+	json_array_foreach(list, i, x) {
+		const char *id = json_string_value(json_object_get(x, "id"));
+		pid_t pid = (pid_t)json_integer_value(json_object_get(x, "pid"));
+		if (!id || !strcmp(id, me) || weir_alive(pid))
+			continue;
+		weir_buf_reset(&err);
+		if (weir_store_exec(s->st, "schedulers.expire", 1, &id, NULL, &err) == 0)
+			weir_info("scheduler %s (pid %d) on this host is gone; its DAGs are free", id, (int)pid);
+	}
+	json_decref(list);
+	weir_buf_release(&err);
+}
+
 static int64_t tick(struct weir_loop *loop, uint64_t id, void *arg)
 {
 	struct weir_sched *s = arg;
@@ -370,6 +421,7 @@ static int64_t tick(struct weir_loop *loop, uint64_t id, void *arg)
 		if (weir_store_exec(s->st, "tries.heartbeat", 2, p, NULL, &err) < 0)
 			weir_warn("task heartbeats failed: %s", err.buf);
 		weir_buf_reset(&err);
+		expire_dead_neighbours(s);
 		if (sched_dags_claim(s, &err) < 0 || sched_runs_load(s, 0, &err) < 0)
 			weir_warn("could not claim DAGs: %s", err.buf);
 		if (s->need_resync) {
@@ -451,6 +503,7 @@ int weir_sched_start(struct weir_sched *s, struct weir_buf *err)
 		return s->sigchld_fd;
 	}
 	weir_loop_add_fd(s->loop, s->sigchld_fd, WEIR_LOOP_READ, sched_sigchld, s);
+	expire_dead_neighbours(s);
 	rc = sched_dags_claim(s, err);
 	if (rc < 0)
 		return rc;

@@ -213,6 +213,33 @@ int sched_dags_claim(struct weir_sched *s, struct weir_buf *err)
 	rc = weir_store_claim_dags(s->st, &s->id, max, s->o.heartbeat_timeout_ms, on_claim, s, err);
 	if (rc < 0)
 		return rc;
+	/* More than a fair share while others are alive: give back idle DAGs
+	 * (no runs here) so the other schedulers can claim them. */
+	if (s->live_schedulers > 1) {
+		size_t share = (known + (size_t)s->live_schedulers - 1) / (size_t)s->live_schedulers;
+		size_t owned = 0;
+		char ids[WEIR_UUID_STRLEN];
+		i = 0;
+		while (weir_hmap_next(&s->dags, &i, &k, &v))
+			owned += ((struct sched_dag *)v)->owned;
+		i = 0;
+		while (owned > share && weir_hmap_next(&s->dags, &i, &k, &v)) {
+			struct sched_dag *sd = v;
+			const char *p[2] = {sd->id, weir_uuid_format(&s->id, ids)};
+			long rows = 0;
+			if (!sd->owned || !weir_list_empty(&sd->runs))
+				continue;
+			if (weir_store_exec(s->st, "dags.release", 2, p, &rows, err) < 0)
+				return WEIR_EDB;
+			sd->owned = false;
+			if (sd->cron_timer) {
+				weir_timer_del(s->loop, sd->cron_timer);
+				sd->cron_timer = 0;
+			}
+			weir_info("released DAG %s to balance %d schedulers", sd->id, s->live_schedulers);
+			owned--;
+		}
+	}
 	i = 0;
 	while (weir_hmap_next(&s->dags, &i, &k, &v)) {
 		struct sched_dag *sd = v;

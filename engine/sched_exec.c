@@ -704,22 +704,29 @@ void sched_sigchld(struct weir_loop *loop, int fd, int mask, void *arg)
 /* recovery after a restart                                             */
 /* ------------------------------------------------------------------ */
 
-/* 1: locked (alive), 0: free, <0: no lock file. */
+/*
+ * What a try's lock file says:
+ *   1  locked: the task process is alive (*pid from the file)
+ *   0  free, with a pid: the task process started and has ended
+ *  -ENOENT  no file, or free and empty: the process never got to start
+ *           (the scheduler died between creating the lock and the child's
+ *           first step), so no operator code ran
+ */
 static int probe_lock(const char *path, pid_t *pid)
 {
 	int fd = open(path, O_RDWR | O_CLOEXEC);
 	int rc;
 	char buf[32] = {0};
+	ssize_t n;
 
 	if (fd < 0)
 		return -errno;
-	if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
-		rc = 0;
-	} else {
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	*pid = n > 0 ? (pid_t)atoi(buf) : 0;
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		rc = *pid > 0 ? 0 : -ENOENT;
+	else
 		rc = errno == EWOULDBLOCK ? 1 : -errno;
-		if (pread(fd, buf, sizeof(buf) - 1, 0) > 0)
-			*pid = (pid_t)atoi(buf);
-	}
 	close(fd);
 	return rc;
 }
@@ -777,7 +784,7 @@ int sched_recover_try(struct weir_sched *s, struct sched_run *r, uint32_t task,
 	}
 	if (rc == -ENOENT && ti->state == WEIR_TI_QUEUED) {
 		/* Queued but never started: the crash came between the commit
-		 * and the fork.  Put it back; no try was used. */
+		 * and the child's first step.  Put it back; no try was used. */
 		r->live--;
 		ti->try = NULL;
 		sched_release_slot(s, r, task);
