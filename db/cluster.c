@@ -512,13 +512,22 @@ static int create_os_user(struct weir_cluster *c, struct weir_buf *out, struct w
 	struct weir_buf output = WEIR_BUF_INIT(WEIR_BUF_NOLIMIT);
 	int code = 0, rc;
 
-	rc = run_program(c, argv, false, &output, &code, err);
+	/* Concurrent weirs race here: 9 means the name is taken (another one
+	 * created it meanwhile); 1 and 10 mean /etc/passwd or /etc/group was
+	 * locked by another useradd, so try again a few times. */
+	for (int attempt = 0; attempt < 5; attempt++) {
+		if (attempt)
+			sleep_ms(200L << attempt);
+		weir_buf_reset(&output);
+		rc = run_program(c, argv, false, &output, &code, err);
+		if (rc < 0 || (code != 1 && code != 10))
+			break;
+	}
 	if (rc < 0) {
 		weir_buf_addf(err, " (create the system user \"%s\" yourself, e.g. useradd --system %s)",
 			      WEIR_CLUSTER_OS_USER, WEIR_CLUSTER_OS_USER);
 		goto out;
 	}
-	/* 9: the name is taken, i.e. another weir created it meanwhile. */
 	if (code != 0 && code != 9) {
 		weir_buf_addf(err, "could not create the system user \"%s\": useradd exited with status %d",
 			      WEIR_CLUSTER_OS_USER, code);

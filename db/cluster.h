@@ -36,9 +36,9 @@
  * /proc/PID/comm is "postgres" and whose working directory is our data
  * directory.  Anything else is a stale pid file.
  *
- * Processes: start and stop fork+exec initdb, pg_ctl and useradd and wait
- * for them with waitpid(pid): call them before installing a SIGCHLD
- * handler that reaps with waitpid(-1).  The server itself is detached
+ * Processes: start fork+execs useradd, initdb and pg_ctl and waits for
+ * each with waitpid(pid): call it before installing a SIGCHLD handler that
+ * reaps with waitpid(-1).  stop only signals the verified postmaster.  The server itself is detached
  * (pg_ctl gives it its own session) and is not a child of the caller.
  * None of these functions is safe in a signal handler or a forked child.
  * A struct weir_cluster is used by one thread at a time.

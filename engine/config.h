@@ -37,7 +37,17 @@ enum weir_config_source {
 	XX(PARALLELISM, "parallelism", "32", "task processes one scheduler runs at once")         \
 	XX(HEARTBEAT_TIMEOUT, "heartbeat_timeout", "30s", "a running try silent this long is declared dead") \
 	XX(XCOM_MAX_BYTES, "xcom_max_bytes", "65536", "largest XCom value a task may write")       \
-	XX(CONTAINER_RUNTIME, "container_runtime", "runc", "OCI runtime for executor: container (runc, crun, podman)")
+	XX(CONTAINER_RUNTIME, "container_runtime", "runc", "OCI runtime for executor: container (runc, crun, podman)") \
+	XX(API_THREADS, "api_threads", "0", "HTTP worker threads (0: two per core, at least 4)")  \
+	XX(API_BODY_LIMIT, "api_body_limit", "16777216", "largest HTTP request body in bytes (larger: 413)") \
+	XX(API_TIMEOUT, "api_timeout", "30s", "close HTTP connections idle this long")             \
+	XX(API_TLS_CERT, "api_tls_cert", "", "PEM certificate file: serve HTTPS (with api_tls_key)") \
+	XX(API_TLS_KEY, "api_tls_key", "", "PEM private key file of api_tls_cert")                 \
+	XX(API_TOKEN_TTL, "api_token_ttl", "1h", "access token lifetime of new OAuth2 clients")    \
+	XX(API_REFRESH_TTL, "api_refresh_ttl", "30d", "refresh token lifetime (password grant)")   \
+	XX(API_ACCESS_LOG, "api_access_log", "true", "log one JSON line per HTTP request to stderr") \
+	XX(METRICS_PUBLIC, "metrics_public", "true", "serve /metrics without a token (false: needs metrics:read)") \
+	XX(UI_DIR, "ui_dir", "", "web UI folder (default: HOME/ui, else the ui-static folder of the install or source tree)")
 
 enum weir_config_key {
 #define XX(id, name, def, help) WEIR_CFG_##id,

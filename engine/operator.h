@@ -66,6 +66,9 @@ struct weir_operator {
 	const char *name;
 	const char *const *keys; /* NULL-terminated */
 	bool is_sensor;          /* accepts poke_interval, timeout, mode */
+	bool full_runner;        /* needs libraries only the full weir binary
+				    links (libpq, libcurl): run by `weir task
+				    run`, not by the lean `weir-task` */
 	void (*validate)(const struct weir_node *task, struct weir_diags *d);
 	enum weir_op_result (*run)(struct weir_task_ctx *ctx);
 };
@@ -92,11 +95,13 @@ const char *const *weir_operator_names(void);
  *   `::xcom KEY=JSON` lines from stdout into outputs, kills the process
  *   group at the deadline, and returns 0 with the exit code (128+signal
  *   when killed) in ctx->exit_code, or -errno when it could not start
- *   (message set).  When the process ends, whatever it left running (its
- *   process group, and descendants that called setsid(), which the
- *   runner inherits as a subreaper) is killed with SIGKILL.  When the
- *   deadline passed or the runner was told to stop (SIGTERM), the
- *   message says so and the runner fails the try with it.
+ *   (message set).  When the process ends, whatever it left running is
+ *   killed with SIGKILL: its process group, and every other child of the
+ *   runner (as a subreaper the runner inherits descendants that called
+ *   setsid()), so an operator must not keep processes of its own across
+ *   this call.  At the deadline, or when the runner is told to stop
+ *   (SIGTERM), the group gets SIGTERM, then SIGKILL 5 s later; the
+ *   message says why and the runner fails the try with it.
  * weir_task_sleep: waits until until_us (wall clock) for operators that
  *   poll (sensors).  Returns 0, WEIR_ETIMEDOUT when the execution
  *   deadline came first, or WEIR_ESHUTDOWN when the runner was told to
@@ -113,8 +118,10 @@ int weir_task_spawn(struct weir_task_ctx *ctx, const char *const *argv, json_t *
 		    const char *cwd, const char *stdin_text);
 int weir_task_sleep(struct weir_task_ctx *ctx, int64_t until_us);
 
-/* Implemented in operators/: registers every shipped operator. */
+/* Implemented in operators/: registers every shipped operator, or only
+ * those the lean runner `weir-task` carries (full_runner false). */
 void weir_operators_register_all(void);
+void weir_operators_register_light(void);
 
 /*
  * Helpers for validate(): each reports a positioned error when the key is

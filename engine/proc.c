@@ -507,6 +507,12 @@ int weir_child_start(struct weir_child *c, struct weir_buf *err)
 
 	close(errpipe[1]);
 	errpipe[1] = -1;
+	if (c->async) {
+		/* The caller reads the status when the loop says it is there. */
+		c->exec_fd = errpipe[0];
+		errpipe[0] = -1;
+		goto out;
+	}
 	do
 		n = read(errpipe[0], &ce, sizeof(ce));
 	while (n < 0 && errno == EINTR);
@@ -547,6 +553,38 @@ out:
 		c->pid = -1;
 	}
 	return rc;
+}
+
+int weir_child_exec_status(int fd, const char *prog, struct weir_buf *err)
+{
+	struct child_err ce;
+	ssize_t n;
+	int rc;
+
+	do
+		n = read(fd, &ce, sizeof(ce));
+	while (n < 0 && errno == EINTR);
+	close(fd);
+	if (n == 0)
+		return 0;
+	if (n != (ssize_t)sizeof(ce)) {
+		rc = n < 0 ? -errno : -EIO;
+		if (err)
+			weir_buf_addf(err, "could not read the start status of \"%s\": %s", prog,
+				      strerror(-rc));
+		return rc;
+	}
+	if (err) {
+		if (ce.step == STEP_EXEC)
+			weir_buf_addf(err, "could not execute \"%s\": %s", prog, strerror(ce.err));
+		else if (ce.step == STEP_CHDIR)
+			weir_buf_addf(err, "could not change directory for \"%s\": %s", prog,
+				      strerror(ce.err));
+		else
+			weir_buf_addf(err, "could not set up the process of \"%s\" (step %d): %s", prog,
+				      ce.step, strerror(ce.err));
+	}
+	return ce.err > 0 ? -ce.err : -EIO;
 }
 
 int weir_child_kill(pid_t pid, bool force)

@@ -71,9 +71,12 @@ struct weir_child {
 	uid_t uid;                     /* switch user (setuid); 0 = keep.  As root, the
 	                                  supplementary groups become just gid */
 	gid_t gid;                     /* with uid: setgid; 0 = keep */
+	bool async;                    /* return right after fork(); the exec status
+					  arrives on exec_fd (weir_child_exec_status) */
 
 	/* set by start */
 	pid_t pid;
+	int exec_fd;                   /* async: the start-status pipe (caller owns) */
 	int64_t start_mono_us;         /* when it was started (monotonic) */
 	unsigned long long start_ticks; /* /proc/PID/stat start time (pid reuse check) */
 };
@@ -81,7 +84,7 @@ struct weir_child {
 #define WEIR_CHILD_INIT                                                         \
 	{                                                                       \
 		.in_fd = -1, .out_fd = -1, .err_fd = -1, .keep_fds = {-1, -1, -1, -1}, \
-		.new_session = true, .pid = -1,                                 \
+		.new_session = true, .pid = -1, .exec_fd = -1,                  \
 	}
 
 /*
@@ -91,6 +94,18 @@ struct weir_child {
  * -EACCES for a missing program, else the errno of the step that failed.
  */
 int weir_child_start(struct weir_child *c, struct weir_buf *err);
+
+/*
+ * Asynchronous start (c->async): start() returns as soon as the child is
+ * forked, without waiting for its exec, so a caller can start many
+ * children while the kernel execs them in parallel.  The start status then
+ * arrives on c->exec_fd: watch it for reading and call
+ * weir_child_exec_status() once it is readable.  It returns 0 when exec
+ * succeeded (EOF), or -errno with a message naming the failed step and
+ * prog; the child has then exited with status 127 and is reaped like any
+ * other (weir_proc_reap).  It closes fd either way.
+ */
+int weir_child_exec_status(int fd, const char *prog, struct weir_buf *err);
 
 /*
  * Signals the child's process group: SIGTERM, or SIGKILL when force.

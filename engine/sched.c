@@ -208,7 +208,12 @@ void sched_commit(struct weir_sched *s)
 				s->flush_timer = weir_timer_add(s->loop, FLUSH_MS, flush_due, s);
 			break;
 		}
-		rc = weir_store_apply(s->st, &s->batch, &err);
+		{
+			int64_t t0 = weir_mono_us();
+			rc = weir_store_apply(s->st, &s->batch, &err);
+			weir_debug("commit of %zu changes: %lld us", s->batch.ops.n,
+				   (long long)(weir_mono_us() - t0));
+		}
 		if (rc == 0) {
 			for (size_t i = 0; i < s->dirty.n; i++) {
 				struct sched_run *r = sched_run_find(s, s->dirty.v[i]);
@@ -458,6 +463,7 @@ int weir_sched_new(const struct weir_sched_opts *o, struct weir_store *st,
 	s->o.home = weir_xstrdup(o->home);
 	s->o.dags_folder = weir_xstrdup(o->dags_folder);
 	s->o.weir_exe = weir_xstrdup(o->weir_exe);
+	s->o.task_exe = o->task_exe ? weir_xstrdup(o->task_exe) : NULL;
 	s->st = st;
 	s->inotify_fd = s->store_fd = s->sigchld_fd = -1;
 	s->live_schedulers = 1;
@@ -605,6 +611,7 @@ void weir_sched_free(struct weir_sched *s)
 	free((char *)s->o.home);
 	free((char *)s->o.dags_folder);
 	free((char *)s->o.weir_exe);
+	free((char *)s->o.task_exe);
 	free(s->logs_dir);
 	free(s);
 }

@@ -22,6 +22,7 @@ struct weir_sched_opts {
 	const char *home;          /* WEIR_HOME: logs live under home/logs */
 	const char *dags_folder;
 	const char *weir_exe;      /* the binary started as `weir task run` */
+	const char *task_exe;      /* the lean runner `weir-task`, or NULL */
 	int parallelism;           /* task processes at once (>= 1) */
 	int64_t heartbeat_timeout_ms;
 	int64_t kill_grace_ms;     /* SIGTERM -> SIGKILL (default 5000) */

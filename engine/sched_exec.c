@@ -229,6 +229,7 @@ static struct sched_try *try_new(struct weir_sched *s, struct sched_run *r, uint
 	t->attempt = ti->attempt;
 	t->pid = -1;
 	t->report_fd = -1;
+	t->exec_fd = -1;
 	weir_buf_init(&t->report, REPORT_MAX);
 	weir_list_insert_tail(&s->tries, &t->link);
 	ti->try = t;
@@ -242,6 +243,11 @@ void sched_try_free(struct weir_sched *s, struct sched_try *t)
 		weir_loop_del_fd(s->loop, t->report_fd, WEIR_LOOP_READ);
 		close(t->report_fd);
 	}
+	if (t->exec_fd >= 0) {
+		weir_loop_del_fd(s->loop, t->exec_fd, WEIR_LOOP_READ);
+		close(t->exec_fd);
+	}
+	free(t->exec_error);
 	if (t->timeout_timer)
 		weir_timer_del(s->loop, t->timeout_timer);
 	if (t->kill_timer)
@@ -328,6 +334,7 @@ void sched_dispatch(struct weir_sched *s)
 /* ------------------------------------------------------------------ */
 
 static void on_report(struct weir_loop *loop, int fd, int mask, void *arg);
+static void on_exec_status(struct weir_loop *loop, int fd, int mask, void *arg);
 static int64_t on_timeout(struct weir_loop *loop, uint64_t id, void *arg);
 static void finish_try(struct weir_sched *s, struct sched_try *t);
 
@@ -414,31 +421,44 @@ static int spawn(struct weir_sched *s, struct sched_try *t, struct weir_buf *err
 		goto out;
 	}
 	snprintf(trys, sizeof(trys), "%d", t->try_number);
-	argv[0] = s->o.weir_exe;
-	argv[1] = "task";
-	argv[2] = "run";
-	argv[3] = r->dag->id;
-	argv[4] = r->run_id;
-	argv[5] = task->id;
-	argv[6] = "--try";
-	argv[7] = trys;
-	argv[8] = "--attempt";
-	argv[9] = weir_uuid_format(&t->attempt, att);
-	argv[10] = "--spec";
-	argv[11] = spec_path;
 	/* keep_fds keep their numbers in the child. */
 	snprintf(rfd, sizeof(rfd), "--report-fd=%d", pipefd[1]);
 	snprintf(lfd, sizeof(lfd), "--lock-fd=%d", lock);
-	argv[12] = rfd;
-	argv[13] = lfd;
-	argv[14] = NULL;
+	{
+		/* The lean runner unless the operator needs the full binary. */
+		int n = 0;
+		if (s->o.task_exe && task->op && !task->op->full_runner) {
+			argv[n++] = s->o.task_exe;
+		} else {
+			argv[n++] = s->o.weir_exe;
+			argv[n++] = "task";
+			argv[n++] = "run";
+		}
+		argv[n++] = r->dag->id;
+		argv[n++] = r->run_id;
+		argv[n++] = task->id;
+		argv[n++] = "--try";
+		argv[n++] = trys;
+		argv[n++] = "--attempt";
+		argv[n++] = weir_uuid_format(&t->attempt, att);
+		argv[n++] = "--spec";
+		argv[n++] = spec_path;
+		argv[n++] = rfd;
+		argv[n++] = lfd;
+		argv[n] = NULL;
+	}
 	c.argv = argv;
 	c.keep_fds[0] = pipefd[1];
 	c.keep_fds[1] = lock;
 	c.limits = task->limits;
+	/* Do not wait for the exec: many tries start while the kernel execs
+	 * them; the exec status arrives on exec_fd (on_exec_status). */
+	c.async = true;
 	rc = weir_child_start(&c, err);
 	if (rc < 0)
 		goto out;
+	t->exec_fd = c.exec_fd;
+	weir_loop_add_fd(s->loop, t->exec_fd, WEIR_LOOP_READ, on_exec_status, t);
 	t->pid = c.pid;
 	t->start_ticks = c.start_ticks;
 	t->started_us = weir_now_us();
@@ -514,6 +534,25 @@ static void drain_report(struct weir_sched *s, struct sched_try *t)
 		close(t->report_fd);
 		t->report_fd = -1;
 	}
+}
+
+static void on_exec_status(struct weir_loop *loop, int fd, int mask, void *arg)
+{
+	struct sched_try *t = arg;
+	struct weir_sched *s = t->run ? t->run->sd->s : NULL;
+	struct weir_buf err = WEIR_BUF_INIT(WEIR_BUF_NOLIMIT);
+
+	(void)mask;
+	weir_loop_del_fd(loop, fd, WEIR_LOOP_READ);
+	t->exec_fd = -1;
+	if (weir_child_exec_status(fd, "weir task runner", &err) < 0) {
+		/* The child exits 127 and is reaped as usual; say why. */
+		free(t->exec_error);
+		t->exec_error = weir_buf_detach(&err, NULL);
+		if (s)
+			weir_error("could not start a task process: %s", t->exec_error);
+	}
+	weir_buf_release(&err);
 }
 
 static void on_report(struct weir_loop *loop, int fd, int mask, void *arg)
@@ -639,7 +678,9 @@ static void finish_try(struct weir_sched *s, struct sched_try *t)
 		if (!res || strcmp(outcome, "success"))
 			outcome = "failed";
 	} else if (!res) {
-		if (!t->spawned)
+		if (t->exec_error)
+			weir_buf_addf(&msg, "the task process could not be started: %s", t->exec_error);
+		else if (!t->spawned)
 			weir_buf_addstr(&msg, "the task process could not be started");
 		else if (t->adopted)
 			weir_buf_addstr(&msg, "the task process ended without recording a result");

@@ -120,6 +120,8 @@ struct sched_try {
 	struct weir_uuid attempt;
 	pid_t pid;
 	int report_fd;            /* -1 when closed */
+	int exec_fd;              /* start-status pipe until the exec is done, else -1 */
+	char *exec_error;         /* why the exec failed, if it did */
 	struct weir_buf report;   /* bytes read from the report pipe */
 	int64_t started_us;       /* wall clock */
 	unsigned long long start_ticks;

@@ -1144,7 +1144,7 @@ static json_t *taskrun(json_t *spec, int report_fd, bool *written)
 	const struct weir_operator *op = NULL;
 	const char *result_path = NULL;
 	json_t *result, *branch = NULL, *v, *tctx = NULL;
-	bool spec_ok = false, ran = false;
+	bool ran = false;
 	char secs[32];
 	char *text;
 	int rc;
@@ -1164,7 +1164,6 @@ static json_t *taskrun(json_t *spec, int report_fd, bool *written)
 			weir_task_log(&r.ctx, "%s", r.ctx.message.buf);
 		goto finish;
 	}
-	spec_ok = true;
 	weir_buf_reset(&err);
 	weir_tasklog_set_secrets(&r.log, json_object_get(spec, "secrets"));
 	if (weir_tasklog_open(&r.log, spec_str(spec, "log_path"), &err) < 0) {
@@ -1318,7 +1317,9 @@ finish:
 		line[n] = '\n';
 		line[n + 1] = '\0';
 		weir_buf_reset(&err);
-		if (result_path && spec_ok) {
+		/* Even for a spec we could not use: the starter then learns why
+		 * from the result instead of from a missing file. */
+		if (result_path && *result_path) {
 			if (weir_spec_write_atomic(result_path, line, n + 1, &err) == 0) {
 				*written = true;
 			} else {

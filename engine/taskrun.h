@@ -31,13 +31,17 @@
  *     "invalid_exit_code": int | null,
  *     "branch": bool, "downstream": ["task", ...]   (branch tasks)
  *     "sensor": null | {"mode": "poke"|"reschedule",
- *                       "poke_interval_ms": int, "deadline_us": int},
+ *                       "poke_interval_ms": int, "deadline_us": int,
+ *                       "timeout_us": int (optional, for messages)},
  *     "deadline_us": int | null,  execution_timeout as an absolute
  *                                 wall-clock instant (us since epoch)
+ *     "execution_timeout_us": int (optional, for messages),
  *     "limits": {...} | null,
  *     "xcom_max_bytes": int,
  *     "secrets": ["..."]          values to mask as *** in the log
  *   }
+ * weir_spec_build() (engine/spec.h) builds it from the DAG model and
+ * defines where the files of a try live.
  *
  * THE RESULT (one JSON object; written to result_path via a temporary
  * file + rename, then as one line on the report fd)
@@ -64,14 +68,38 @@
  * THE LOG
  *   One line per output line:  2026-11-23T10:00:00.123456Z OUT text
  *   streams: OUT (stdout), ERR (stderr), WEIR (the runner and scheduler).
+ *   Lines longer than 64 KiB are split; a last line without a newline is
+ *   logged too; every string of "secrets" is written as ***.
  *
- * EXIT STATUS: 0 when a result was written (whatever the outcome);
- * non-zero only when the runner itself failed before it could write one.
+ * THE ENVIRONMENT of the task's processes: the runner's, minus WEIR_*
+ *   (the starter's settings, e.g. a database URL, are none of the task's
+ *   business), plus the task's env, plus WEIR_XCOM_FILE, WEIR_RUN_DIR,
+ *   WEIR_DAG_ID, WEIR_RUN_ID, WEIR_TASK_ID, WEIR_TRY_NUMBER,
+ *   WEIR_ATTEMPT_ID.  Templates see the same variables as {{ env.NAME }}.
+ *
+ * STOPPING: SIGTERM (or SIGINT, SIGHUP) to the runner makes it SIGTERM
+ *   the task's process group, SIGKILL it 5 s later, and write a "failed"
+ *   result with message "stopped by SIGTERM".  A starter that wants a
+ *   recorded outcome signals the runner and waits more than 5 s before it
+ *   sends SIGKILL.  When the try ends, no process it started is left
+ *   (process group + PR_SET_CHILD_SUBREAPER; docs/internals/taskrun.md).
+ *
+ * EXIT STATUS: 0 when a result was written (whatever the outcome; an
+ * unusable spec with a result_path still gets a "failed" result saying
+ * why); 1 when the runner could not write one (unreadable spec, a spec
+ * for another try than the command line names, result file not
+ * writable); 2 for usage errors.  Diagnostics go to stderr.
  *
  * XCOM: a task publishes outputs by printing lines `::xcom KEY=JSON` on
- * stdout, or by writing a JSON object to $WEIR_XCOM_FILE.  A branch task
- * names the downstream tasks to follow with XCom key "branch" (a task id
- * or a list of them).  XCom key "result" of a run becomes its order result.
+ * stdout, or by writing a JSON object to $WEIR_XCOM_FILE (read after the
+ * operator returns; its keys win over lines; a file left by an earlier
+ * attempt is deleted before the operator runs).  Keys match
+ * [A-Za-z_][A-Za-z0-9_-]{0,99}; each value is at most xcom_max_bytes of
+ * compact JSON; at most 1000 keys; the file at most 16 MiB.  A bad line,
+ * key, value or file fails the try (unless it is already INVALID).  A
+ * branch task names the downstream tasks to follow with XCom key "branch"
+ * (a task id or a list of them, each in "downstream"; [] skips them all).
+ * XCom key "result" of a run becomes its order result.
  */
 #ifndef WEIR_TASKRUN_H
 #define WEIR_TASKRUN_H
@@ -86,6 +114,12 @@
  * Runs one task as described by spec (borrowed): renders templates, runs
  * the operator, writes the log and the result.  report_fd may be -1.
  * Returns the result (new reference); never NULL.
+ *
+ * In-process callers (`weir tasks test`, tests): for the duration of the
+ * call it replaces the SIGTERM/SIGINT/SIGHUP/SIGPIPE dispositions and
+ * sets PR_SET_CHILD_SUBREAPER, restoring both before it returns; the
+ * caller's existing children are left alone.  One call at a time per
+ * process; not thread-safe.
  */
 json_t *weir_taskrun(json_t *spec, int report_fd);
 

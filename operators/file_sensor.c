@@ -141,8 +141,7 @@ static int cmp_str(const void *a, const void *b)
  * sets *stable_at to when the matches will have been stable long enough
  * if nothing changes (0 when they are too few or small).
  */
-static int poke(struct weir_task_ctx *ctx, struct sensor *s, struct weir_buf *reason,
-		int64_t *stable_at)
+static int poke(struct sensor *s, struct weir_buf *reason, int64_t *stable_at)
 {
 	glob_t g;
 	int64_t now = weir_now_us(), latest = 0;
@@ -208,7 +207,6 @@ static int poke(struct weir_task_ctx *ctx, struct sensor *s, struct weir_buf *re
 			      weir_duration_format(s->stable_us, d));
 		return 0;
 	}
-	(void)ctx;
 	return 1;
 }
 
@@ -219,6 +217,8 @@ static enum weir_op_result run(struct weir_task_ctx *ctx)
 	json_t *v;
 	struct sensor s = {0};
 	struct weir_buf reason = WEIR_BUF_INIT(WEIR_BUF_NOLIMIT);
+	struct weir_buf last = WEIR_BUF_INIT(WEIR_BUF_NOLIMIT);
+	int64_t last_logged = 0;
 	bool reschedule = json_is_string(json_object_get(sensor, "mode")) &&
 			  !strcmp(json_string_value(json_object_get(sensor, "mode")), "reschedule");
 	int64_t interval = 60 * WEIR_US_PER_SEC, deadline = WEIR_TIME_NONE, timeout = 0;
@@ -234,12 +234,16 @@ static enum weir_op_result run(struct weir_task_ctx *ctx)
 	s.pattern = json_string_value(path);
 	v = json_object_get(ctx->config, "min_size");
 	if (v && parse_size(v, &s.min_size) < 0) {
-		weir_buf_setf(&ctx->message, "invalid min_size: use a size like 1024, 1K or 10M");
+		char *t = json_dumps(v, JSON_ENCODE_ANY);
+		weir_buf_setf(&ctx->message, "invalid min_size %s: use a size like 1024, 1K or 10M", t ? t : "?");
+		free(t);
 		return WEIR_OP_FAILED;
 	}
 	v = json_object_get(ctx->config, "stable_for");
 	if (v && parse_stable(v, &s.stable_us) < 0) {
-		weir_buf_setf(&ctx->message, "invalid stable_for: use a duration like \"10s\"");
+		char *t = json_dumps(v, JSON_ENCODE_ANY);
+		weir_buf_setf(&ctx->message, "invalid stable_for %s: use a duration like \"10s\"", t ? t : "?");
+		free(t);
 		return WEIR_OP_FAILED;
 	}
 	v = json_object_get(sensor, "poke_interval_ms");
@@ -258,7 +262,7 @@ static enum weir_op_result run(struct weir_task_ctx *ctx)
 		      reschedule ? "reschedule" : "poke", weir_duration_format(interval, d));
 	for (;;) {
 		int64_t stable_at, now, next;
-		int ready = poke(ctx, &s, &reason, &stable_at);
+		int ready = poke(&s, &reason, &stable_at);
 
 		now = weir_now_us();
 		if (ready) {
@@ -270,7 +274,13 @@ static enum weir_op_result run(struct weir_task_ctx *ctx)
 				res = WEIR_OP_SUCCESS;
 			break;
 		}
-		weir_task_log(ctx, "not yet: %s", reason.buf);
+		/* A fast poke loop must not flood the log: say it when the
+		 * reason changes, else once a minute. */
+		if (strcmp(reason.buf, last.buf) || now - last_logged >= 60 * WEIR_US_PER_SEC) {
+			weir_task_log(ctx, "not yet: %s", reason.buf);
+			weir_buf_setf(&last, "%s", reason.buf);
+			last_logged = now;
+		}
 		if (deadline != WEIR_TIME_NONE && now >= deadline) {
 			weir_buf_setf(&ctx->message, "sensor timed out after %s (%s)",
 				      weir_duration_format(timeout, d), reason.buf);
@@ -299,6 +309,7 @@ static enum weir_op_result run(struct weir_task_ctx *ctx)
 	}
 	seen_release(&s);
 	weir_buf_release(&reason);
+	weir_buf_release(&last);
 	return res;
 }
 

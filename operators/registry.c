@@ -4,6 +4,5 @@
 
 void weir_operators_register_all(void)
 {
-	weir_operator_register(&weir_op_command);
-	weir_operator_register(&weir_op_file_sensor);
+	weir_operators_register_light();
 }

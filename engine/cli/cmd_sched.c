@@ -36,6 +36,8 @@ static int self_exe(char *buf, size_t n)
 }
 
 /* Scheduler options from the configuration; 0 or an exit code. */
+static char task_exe[PATH_MAX];
+
 static int sched_opts(struct weir_cli *cli, struct weir_sched_opts *o, char exe[PATH_MAX])
 {
 	struct weir_config *c = &cli->cfg;
@@ -51,6 +53,16 @@ static int sched_opts(struct weir_cli *cli, struct weir_sched_opts *o, char exe[
 		return WEIR_EXIT_INVALID;
 	}
 	o->weir_exe = exe;
+	/* The lean runner lives next to us. */
+	snprintf(task_exe, sizeof(task_exe), "%s", exe);
+	if (strrchr(task_exe, '/')) {
+		snprintf(strrchr(task_exe, '/') + 1, sizeof(task_exe) - (size_t)(strrchr(task_exe, '/') + 1 - task_exe),
+			 "weir-task");
+		if (access(task_exe, X_OK) == 0)
+			o->task_exe = task_exe;
+		else
+			weir_warn("%s not found: every task starts the full weir binary (slower)", task_exe);
+	}
 	if (weir_str_to_i64(weir_config_get(c, WEIR_CFG_PARALLELISM), &v) < 0 || v < 1 || v > 100000) {
 		weir_cli_error("parallelism must be a whole number from 1 to 100000, not \"%s\"",
 			       weir_config_get(c, WEIR_CFG_PARALLELISM));
