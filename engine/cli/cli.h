@@ -75,6 +75,7 @@ weir_cli_fn weir_cmd_db_url;
 weir_cli_fn weir_cmd_task_run, weir_cmd_tasks_test, weir_cmd_tasks_logs;
 weir_cli_fn weir_cmd_scheduler, weir_cmd_standalone;
 weir_cli_fn weir_cmd_api, weir_cmd_clients_create, weir_cmd_clients_list, weir_cmd_users_create;
+weir_cli_fn weir_cmd_connections_add, weir_cmd_connections_list, weir_cmd_connections_delete;
 weir_cli_fn weir_cmd_dags_list, weir_cmd_dags_trigger, weir_cmd_dags_pause, weir_cmd_dags_unpause;
 weir_cli_fn weir_cmd_dags_backfill, weir_cmd_runs_list, weir_cmd_runs_show, weir_cmd_runs_abort;
 
