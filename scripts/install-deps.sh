@@ -16,7 +16,7 @@ pkgs=(
 	postgresql-15 postgresql-15-postgis-3 postgresql-client-15 gdal-bin
 	netcdf-bin rabbitmq-server runc crun busybox-static mosquitto
 	mosquitto-clients chromium tzdata procps psmisc curl ca-certificates
-	python3 python3-yaml
+	python3 python3-yaml python3-jsonschema
 	# benchmarks and analysis
 	wrk hyperfine valgrind make snakemake
 )
