@@ -875,8 +875,13 @@ static void load_task_common(struct ld *l, struct weir_task *task, const struct 
 		task->priority_weight = (int)i;
 	if ((v = tget(l, t, "weight_rule")) && get_enum(l, v, "weight_rule", weight_rule_names, &e))
 		task->weight_rule = (enum weir_weight_rule)e;
-	if ((v = tget(l, t, "executor")) && get_enum(l, v, "executor", executor_names, &e))
+	if ((v = tget(l, t, "executor")) && get_enum(l, v, "executor", executor_names, &e)) {
 		task->executor = (enum weir_executor_kind)e;
+		/* Part of the format, not of this version: say so at load time
+		 * rather than run the task somewhere else. */
+		if (task->executor == WEIR_EXECUTOR_AMQP)
+			weir_diag_at(l->d, v, "executor \"amqp\" needs RabbitMQ workers (weir worker), which this version of weir does not have yet; use local or container");
+	}
 	if ((v = tget(l, t, "container"))) {
 		check_container(l, v);
 		task->container = keep_json(l, weir_node_to_json(v));
