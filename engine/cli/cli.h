@@ -66,6 +66,9 @@ struct weir_store;
 int weir_cli_store(struct weir_cli *cli, struct weir_store **out);
 /* The private cluster's conninfo, starting it when needed; 0 or an exit code. */
 int weir_cli_private_cluster_url(struct weir_cli *cli, const char **url);
+/* Did this process start the private cluster?  Stop it (0 or exit code). */
+bool weir_cli_private_cluster_started(void);
+int weir_cli_private_cluster_stop(struct weir_cli *cli);
 
 /* Command handlers (engine/cli/cmd_*.c). */
 weir_cli_fn weir_cmd_dags_validate, weir_cmd_dags_show, weir_cmd_dags_next_runs;

@@ -144,6 +144,30 @@ static void print_lines(const char *text)
 	}
 }
 
+static bool we_started;
+
+bool weir_cli_private_cluster_started(void)
+{
+	return we_started;
+}
+
+int weir_cli_private_cluster_stop(struct weir_cli *cli)
+{
+	struct weir_buf err = WEIR_BUF_INIT(WEIR_BUF_NOLIMIT);
+	struct weir_cluster c;
+	int rc = cluster_open(cli, &c);
+
+	if (rc)
+		return rc;
+	if (weir_cluster_stop(&c, &err) < 0) {
+		weir_cli_error("could not stop the private PostgreSQL: %s", err.buf);
+		rc = WEIR_EXIT_INVALID;
+	}
+	weir_cluster_release(&c);
+	weir_buf_release(&err);
+	return rc;
+}
+
 int weir_cli_private_cluster_url(struct weir_cli *cli, const char **url)
 {
 	struct weir_buf out = WEIR_BUF_INIT(WEIR_BUF_NOLIMIT), err = WEIR_BUF_INIT(WEIR_BUF_NOLIMIT);
@@ -167,6 +191,7 @@ int weir_cli_private_cluster_url(struct weir_cli *cli, const char **url)
 	/* Say so when this command had to create or start the server. */
 	if (c.did & (WEIR_CLUSTER_DID_CREATE | WEIR_CLUSTER_DID_START))
 		print_lines(out.buf);
+	we_started = (c.did & WEIR_CLUSTER_DID_START) != 0;
 	private_url = weir_xstrdup(weir_cluster_conninfo(&c));
 	*url = private_url;
 out:

@@ -191,5 +191,12 @@ int weir_cmd_standalone(struct weir_cli *cli, int argc, char **argv)
 								   : "private PostgreSQL under WEIR_HOME/pg",
 	       weir_config_get(&cli->cfg, WEIR_CFG_DAGS_FOLDER), weir_config_get(&cli->cfg, WEIR_CFG_HOME));
 	fflush(stdout);
-	return run_scheduler(cli, st);
+	rc = run_scheduler(cli, st);
+	/* Stop what we started; a cluster that was already running stays. */
+	if (weir_cli_private_cluster_started()) {
+		weir_info("stopping the private PostgreSQL");
+		if (weir_cli_private_cluster_stop(cli) && !rc)
+			rc = WEIR_EXIT_INVALID;
+	}
+	return rc;
 }
