@@ -8,42 +8,18 @@
 #include "engine/dag.h"
 #include "engine/diag.h"
 
-/* Runs one parameterised write, retrying once after a lost connection. */
 static int write1(struct pg_store *st, const char *sql, int n, const char *const *v,
 		  long *rows, struct weir_buf *err)
 {
-	size_t mark = err->len;
+	int rc;
+	PGresult *res = pg_query(st, sql, n, v, &rc, err);
 
-	for (int attempt = 0;; attempt++) {
-		PGresult *res;
-		int rc;
-
-		weir_buf_truncate(err, mark);
-		rc = pg_ensure(st, err);
-		if (rc < 0)
-			return rc;
-		res = PQexecParams(st->conn, sql, n, NULL, v, NULL, NULL, 0);
-		if (PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK) {
-			if (rows)
-				*rows = strtol(PQcmdTuples(res), NULL, 10);
-			PQclear(res);
-			return 0;
-		}
-		if (pg_conn_lost(st, res) && attempt < 3) {
-			PQclear(res);
-			pg_drop(st);
-			continue;
-		}
-		rc = pg_conn_lost(st, res) ? WEIR_ECONN : WEIR_EDB;
-		{
-			const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-			if (state && !strncmp(state, "23", 2))
-				rc = !strcmp(state, "23505") ? WEIR_EEXISTS : WEIR_EINVALID;
-		}
-		pg_result_error(res, st->conn, err);
-		PQclear(res);
+	if (!res)
 		return rc;
-	}
+	if (rows)
+		*rows = strtol(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	return 0;
 }
 
 int pg_sync_dag(struct weir_store *s, const struct weir_dag *dag, struct weir_buf *err)

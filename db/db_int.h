@@ -64,8 +64,17 @@ int pg_command(struct pg_store *st, const char *sql, struct weir_buf *err);
 /* Prepares the statements of pg_stmt (after migrations). */
 int pg_prepare_all(struct pg_store *st, struct weir_buf *err);
 
-/* Runs one parameterised statement, retrying after a lost connection;
- * maps constraint violations to WEIR_EEXISTS / WEIR_EINVALID. */
+/*
+ * Runs one parameterised statement outside batches, reconnecting and
+ * retrying (at most 3 times) when the connection is lost, so only for
+ * reads and idempotent writes.  Returns the result (tuples or command ok;
+ * the caller clears it), or NULL with *rc = WEIR_ECONN, WEIR_EDB,
+ * WEIR_EEXISTS (unique violation) or WEIR_EINVALID (other constraint or
+ * data errors) and a message in err.
+ */
+PGresult *pg_query(struct pg_store *st, const char *sql, int n, const char *const *v, int *rc,
+		   struct weir_buf *err);
+/* pg_query for a write: the number of rows it touched in *rows. */
 int pg_exec_sql(struct pg_store *st, const char *sql, int n, const char *const *v, long *rows,
 		struct weir_buf *err);
 

@@ -139,6 +139,41 @@ int pg_command(struct pg_store *st, const char *sql, struct weir_buf *err)
 	return rc;
 }
 
+PGresult *pg_query(struct pg_store *st, const char *sql, int n, const char *const *v, int *rc,
+		   struct weir_buf *err)
+{
+	size_t mark = err->len;
+
+	for (int attempt = 0;; attempt++) {
+		PGresult *res;
+		const char *state;
+
+		weir_buf_truncate(err, mark);
+		*rc = pg_ensure(st, err);
+		if (*rc < 0)
+			return NULL;
+		res = PQexecParams(st->conn, sql, n, NULL, v, NULL, NULL, 0);
+		if (PQresultStatus(res) == PGRES_TUPLES_OK || PQresultStatus(res) == PGRES_COMMAND_OK) {
+			*rc = 0;
+			return res;
+		}
+		if (pg_conn_lost(st, res) && attempt < 3) {
+			PQclear(res);
+			pg_drop(st);
+			continue;
+		}
+		*rc = pg_conn_lost(st, res) ? WEIR_ECONN : WEIR_EDB;
+		state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		if (state && !strcmp(state, "23505"))
+			*rc = WEIR_EEXISTS;
+		else if (state && (!strncmp(state, "23", 2) || !strncmp(state, "22", 2)))
+			*rc = WEIR_EINVALID;
+		pg_result_error(res, st->conn, err);
+		PQclear(res);
+		return NULL;
+	}
+}
+
 int pg_prepare_all(struct pg_store *st, struct weir_buf *err)
 {
 	for (int i = 0; i < PG__STMT_COUNT; i++) {
@@ -280,27 +315,11 @@ static int pg_notify(struct weir_store *s, const char *channel, const char *payl
 {
 	struct pg_store *st = (struct pg_store *)s;
 	const char *params[2] = {channel, payload ? payload : ""};
-	PGresult *res;
 	int rc;
+	PGresult *res = pg_query(st, "SELECT pg_notify($1, $2)", 2, params, &rc, err);
 
-	for (int attempt = 0; attempt < 2; attempt++) {
-		rc = pg_ensure(st, err);
-		if (rc < 0)
-			return rc;
-		res = PQexecParams(st->conn, "SELECT pg_notify($1, $2)", 2, NULL, params, NULL, NULL, 0);
-		if (PQresultStatus(res) == PGRES_TUPLES_OK) {
-			PQclear(res);
-			return 0;
-		}
-		if (!pg_conn_lost(st, res) || attempt == 1) {
-			pg_result_error(res, st->conn, err);
-			PQclear(res);
-			return WEIR_EDB;
-		}
-		PQclear(res);
-		pg_drop(st);
-	}
-	return WEIR_ECONN;
+	PQclear(res);
+	return rc;
 }
 
 static int pg_fd(struct weir_store *s)

@@ -122,8 +122,8 @@ static const struct named_sql core_writes[] = {
 };
 
 /* Every table of named statements; each area of weir keeps its own. */
-static const struct named_sql *const read_tables[] = {core_reads, weir_api_reads};
-static const struct named_sql *const write_tables[] = {core_writes, weir_api_writes};
+static const struct named_sql *const read_tables[] = {core_reads, weir_api_reads, weir_ops_reads};
+static const struct named_sql *const write_tables[] = {core_writes, weir_api_writes, weir_ops_writes};
 
 static const struct named_sql *find(const struct named_sql *const *tables, size_t n,
 				    const char *name)
@@ -151,26 +151,9 @@ int pg_query_json(struct weir_store *s, const char *name, int nparams, const cha
 		weir_buf_addf(err, "query \"%s\" takes %d parameters, not %d", name, q->nparams, nparams);
 		return WEIR_EINVALID;
 	}
-	for (int attempt = 0;; attempt++) {
-		rc = pg_ensure(st, err);
-		if (rc < 0)
-			return rc;
-		res = PQexecParams(st->conn, q->sql, nparams, NULL, params, NULL, NULL, 0);
-		if (PQresultStatus(res) == PGRES_TUPLES_OK)
-			break;
-		if (pg_conn_lost(st, res) && attempt < 3) {
-			PQclear(res);
-			pg_drop(st);
-			continue;
-		}
-		{
-			const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-			rc = state && !strncmp(state, "22", 2) ? WEIR_EINVALID : WEIR_EDB;
-		}
-		pg_result_error(res, st->conn, err);
-		PQclear(res);
+	res = pg_query(st, q->sql, nparams, params, &rc, err);
+	if (!res)
 		return rc;
-	}
 	if (PQntuples(res) == 0 || PQgetisnull(res, 0, 0)) {
 		*out = NULL;
 		PQclear(res);

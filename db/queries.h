@@ -18,5 +18,8 @@ struct named_sql {
 /* NULL-terminated tables (db/queries_api.c). */
 extern const struct named_sql weir_api_reads[];
 extern const struct named_sql weir_api_writes[];
+/* db/queries_ops.c: connections and operators. */
+extern const struct named_sql weir_ops_reads[];
+extern const struct named_sql weir_ops_writes[];
 
 #endif

@@ -79,22 +79,9 @@ int pg_load_runs(struct weir_store *s, int64_t run_pk, const struct weir_uuid *o
 		snprintf(pk, sizeof(pk), "%lld", (long long)run_pk);
 		v[0] = pk;
 	}
-	for (int attempt = 0;; attempt++) {
-		rc = pg_ensure(st, err);
-		if (rc < 0)
-			return rc;
-		res = PQexecParams(st->conn, load_sql, 2, NULL, v, NULL, NULL, 0);
-		if (PQresultStatus(res) == PGRES_TUPLES_OK)
-			break;
-		if (pg_conn_lost(st, res) && attempt < 3) {
-			PQclear(res);
-			pg_drop(st);
-			continue;
-		}
-		pg_result_error(res, st->conn, err);
-		PQclear(res);
-		return WEIR_EDB;
-	}
+	res = pg_query(st, load_sql, 2, v, &rc, err);
+	if (!res)
+		return rc;
 	rc = 0;
 	for (int row = 0; row < PQntuples(res) && rc == 0; row++) {
 		struct weir_run_row r;

@@ -7,30 +7,6 @@
 #include "common/time.h"
 #include "db_int.h"
 
-/* Runs a query with params, retrying after a lost connection. */
-static PGresult *query(struct pg_store *st, const char *sql, int n, const char *const *v,
-		       struct weir_buf *err, int *rc)
-{
-	for (int attempt = 0;; attempt++) {
-		PGresult *res;
-		*rc = pg_ensure(st, err);
-		if (*rc < 0)
-			return NULL;
-		res = PQexecParams(st->conn, sql, n, NULL, v, NULL, NULL, 0);
-		if (PQresultStatus(res) == PGRES_TUPLES_OK || PQresultStatus(res) == PGRES_COMMAND_OK)
-			return res;
-		if (pg_conn_lost(st, res) && attempt < 3) {
-			PQclear(res);
-			pg_drop(st);
-			continue;
-		}
-		pg_result_error(res, st->conn, err);
-		*rc = pg_conn_lost(st, res) ? WEIR_ECONN : WEIR_EDB;
-		PQclear(res);
-		return NULL;
-	}
-}
-
 int pg_scheduler_beat(struct weir_store *s, const struct weir_uuid *id, const char *hostname,
 		      int pid, int64_t timeout_ms, json_t *stats, int *live, struct weir_buf *err)
 {
@@ -43,14 +19,14 @@ int pg_scheduler_beat(struct weir_store *s, const struct weir_uuid *id, const ch
 
 	snprintf(pids, sizeof(pids), "%d", pid);
 	snprintf(tmo, sizeof(tmo), "%lld", (long long)timeout_ms);
-	res = query(st,
+	res = pg_query(st,
 		    "WITH up AS ("
 		    " INSERT INTO schedulers (id, hostname, pid, stats) VALUES ($1, $2, $3, coalesce($5::jsonb, '{}'))"
 		    " ON CONFLICT (id) DO UPDATE SET heartbeat_at = now(),"
 		    "  stats = coalesce($5::jsonb, schedulers.stats) RETURNING 1)"
 		    " SELECT 1 + count(*) FROM schedulers WHERE id <> $1"
 		    "  AND heartbeat_at > now() - make_interval(secs => $4::bigint / 1000.0)",
-		    5, v, err, &rc);
+		    5, v, &rc, err);
 	free(js);
 	if (!res)
 		return rc;
@@ -74,7 +50,7 @@ int pg_claim_dags(struct weir_store *s, const struct weir_uuid *id, int max, int
 	/* Unowned DAGs, or DAGs whose owner stopped heartbeating.  SKIP
 	 * LOCKED: concurrent schedulers each take different rows instead of
 	 * waiting on each other. */
-	res = query(st,
+	res = pg_query(st,
 		    "WITH free AS ("
 		    " SELECT d.dag_id FROM dags d"
 		    " WHERE d.is_active AND d.scheduler_id IS DISTINCT FROM $1 AND NOT EXISTS ("
@@ -85,7 +61,7 @@ int pg_claim_dags(struct weir_store *s, const struct weir_uuid *id, int max, int
 		    "  WHERE d.dag_id = free.dag_id RETURNING d.dag_id)"
 		    " SELECT d.dag_id, d.is_paused, (extract(epoch FROM d.last_interval_end) * 1000000)::bigint"
 		    " FROM dags d WHERE d.scheduler_id = $1 OR d.dag_id IN (SELECT dag_id FROM claimed)",
-		    3, v, err, &rc);
+		    3, v, &rc, err);
 	if (!res)
 		return rc;
 	for (int r = 0; r < PQntuples(res) && rc == 0; r++) {
@@ -106,10 +82,10 @@ int pg_scheduler_release(struct weir_store *s, const struct weir_uuid *id, struc
 	char ids[WEIR_UUID_STRLEN];
 	const char *v[1] = {weir_uuid_format(id, ids)};
 	int rc;
-	PGresult *res = query(st,
+	PGresult *res = pg_query(st,
 			      "WITH r AS (UPDATE dags SET scheduler_id = NULL WHERE scheduler_id = $1)"
 			      " DELETE FROM schedulers WHERE id = $1",
-			      1, v, err, &rc);
+			      1, v, &rc, err);
 	if (!res)
 		return rc;
 	PQclear(res);
@@ -145,11 +121,11 @@ int pg_deactivate_missing(struct weir_store *s, const char *folder, const char *
 	weir_buf_addstr(&prefix, "/%");
 	v[0] = prefix.buf;
 	v[1] = arr.buf;
-	res = query(st,
+	res = pg_query(st,
 		    "WITH gone AS (UPDATE dags SET is_active = false, updated_at = now()"
 		    " WHERE is_active AND file_path LIKE $1 AND NOT (file_path = ANY ($2::text[])) RETURNING 1)"
 		    " DELETE FROM import_errors WHERE file_path LIKE $1 AND NOT (file_path = ANY ($2::text[]))",
-		    2, v, err, &rc);
+		    2, v, &rc, err);
 	weir_buf_release(&arr);
 	weir_buf_release(&prefix);
 	if (!res)

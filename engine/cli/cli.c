@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "common/str.h"
 #include "common/xalloc.h"
+#include "engine/dag.h"
 #include "engine/operator.h"
 
 static const struct weir_cli_cmd commands[] = {
@@ -210,6 +211,23 @@ long weir_cli_parse_count(struct weir_cli *cli, const char *opt, const char *val
 		exit(weir_cli_usage_error(cli, "%s must be a whole number from 1 to %ld, not \"%s\"", opt,
 					  max, value));
 	return (long)v;
+}
+
+struct weir_dag *weir_cli_load_dag(const char *path)
+{
+	struct weir_diags d;
+	struct weir_dag *dag = NULL;
+	struct weir_buf out = WEIR_BUF_INIT(WEIR_BUF_NOLIMIT);
+
+	weir_diags_init(&d, path);
+	if (weir_dag_load_file(path, &dag, &d) < 0) {
+		weir_diags_format(&d, &out);
+		fputs(out.buf, stderr);
+		dag = NULL;
+	}
+	weir_diags_release(&d);
+	weir_buf_release(&out);
+	return dag;
 }
 
 int weir_cli_config(struct weir_cli *cli)

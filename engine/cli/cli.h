@@ -57,6 +57,9 @@ void weir_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  */
 int weir_cli_getopt(struct weir_cli *cli, int argc, char **argv, const char *shortopts,
 		    const struct option *longopts);
+/* Loads a DAG file, printing its problems to stderr; NULL when invalid. */
+struct weir_dag;
+struct weir_dag *weir_cli_load_dag(const char *path);
 /* Parses a positive integer option value; exits 2 on error. */
 long weir_cli_parse_count(struct weir_cli *cli, const char *opt, const char *value, long max);
 

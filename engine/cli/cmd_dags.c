@@ -121,24 +121,6 @@ int weir_cmd_dags_validate(struct weir_cli *cli, int argc, char **argv)
 	return rc;
 }
 
-/* Loads one DAG file, printing its problems; NULL when invalid. */
-static struct weir_dag *load_one(const char *path)
-{
-	struct weir_diags d;
-	struct weir_dag *dag = NULL;
-	struct weir_buf out = WEIR_BUF_INIT(WEIR_BUF_NOLIMIT);
-
-	weir_diags_init(&d, path);
-	if (weir_dag_load_file(path, &dag, &d) < 0) {
-		weir_diags_format(&d, &out);
-		fputs(out.buf, stderr);
-		dag = NULL;
-	}
-	weir_diags_release(&d);
-	weir_buf_release(&out);
-	return dag;
-}
-
 static int parse_after(struct weir_cli *cli, const char *s, int64_t *us)
 {
 	bool off;
@@ -256,7 +238,7 @@ int weir_cmd_dags_show(struct weir_cli *cli, int argc, char **argv)
 		return weir_cli_usage_error(cli, "--format must be text, json or dot, not \"%s\"", format);
 	if (optind != argc - 1)
 		return weir_cli_usage_error(cli, "expected one DAG file");
-	dag = load_one(argv[optind]);
+	dag = weir_cli_load_dag(argv[optind]);
 	if (!dag)
 		return WEIR_EXIT_INVALID;
 	if (!strcmp(format, "json")) {
@@ -309,7 +291,7 @@ int weir_cmd_dags_next_runs(struct weir_cli *cli, int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return weir_cli_usage_error(cli, "expected one DAG file");
-	dag = load_one(argv[optind]);
+	dag = weir_cli_load_dag(argv[optind]);
 	if (!dag)
 		return WEIR_EXIT_INVALID;
 	if (!dag->schedule) {

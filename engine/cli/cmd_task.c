@@ -166,23 +166,6 @@ static void interval_around(const struct weir_dag *dag, int64_t date, int64_t *s
 	}
 }
 
-static struct weir_dag *load_dag(const char *path)
-{
-	struct weir_diags d;
-	struct weir_dag *dag = NULL;
-	struct weir_buf out = WEIR_BUF_INIT(WEIR_BUF_NOLIMIT);
-
-	weir_diags_init(&d, path);
-	if (weir_dag_load_file(path, &dag, &d) < 0) {
-		weir_diags_format(&d, &out);
-		fputs(out.buf, stderr);
-		dag = NULL;
-	}
-	weir_diags_release(&d);
-	weir_buf_release(&out);
-	return dag;
-}
-
 int weir_cmd_tasks_test(struct weir_cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -269,7 +252,7 @@ int weir_cmd_tasks_test(struct weir_cli *cli, int argc, char **argv)
 	if (weir_str_to_i64(weir_config_get(&cli->cfg, WEIR_CFG_XCOM_MAX_BYTES), &xmax) < 0 || xmax < 1)
 		xmax = WEIR_SPEC_XCOM_MAX_DEFAULT;
 
-	dag = load_dag(argv[optind]);
+	dag = weir_cli_load_dag(argv[optind]);
 	if (!dag)
 		goto out;
 	task = weir_dag_task_index(dag, argv[optind + 1]);
