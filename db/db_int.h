@@ -99,6 +99,8 @@ int pg_deactivate_missing(struct weir_store *s, const char *folder, const char *
 			  size_t n, struct weir_buf *err);
 int pg_query_json(struct weir_store *s, const char *name, int nparams, const char *const *params,
 		  json_t **out, struct weir_buf *err);
+int pg_query_text(struct weir_store *s, const char *name, int nparams, const char *const *params,
+		  char **out, size_t *len, struct weir_buf *err);
 int pg_exec(struct weir_store *s, const char *name, int nparams, const char *const *params,
 	    long *rows, struct weir_buf *err);
 

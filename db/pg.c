@@ -400,6 +400,7 @@ static const struct weir_store_ops pg_ops = {
 	.scheduler_release = pg_scheduler_release,
 	.deactivate_missing = pg_deactivate_missing,
 	.query_json = pg_query_json,
+	.query_text = pg_query_text,
 	.exec = pg_exec,
 	.listen = pg_listen,
 	.notify = pg_notify,

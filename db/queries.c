@@ -168,6 +168,38 @@ int pg_query_json(struct weir_store *s, const char *name, int nparams, const cha
 	return 0;
 }
 
+int pg_query_text(struct weir_store *s, const char *name, int nparams, const char *const *params,
+		  char **out, size_t *len, struct weir_buf *err)
+{
+	struct pg_store *st = (struct pg_store *)s;
+	const struct named_sql *q = find(read_tables, WEIR_ARRAY_SIZE(read_tables), name);
+	PGresult *res;
+	int rc;
+
+	*out = NULL;
+	*len = 0;
+	if (!q) {
+		weir_buf_addf(err, "unknown query \"%s\"", name);
+		return WEIR_EINVALID;
+	}
+	if (q->nparams != nparams) {
+		weir_buf_addf(err, "query \"%s\" takes %d parameters, not %d", name, q->nparams, nparams);
+		return WEIR_EINVALID;
+	}
+	res = pg_query(st, q->sql, nparams, params, &rc, err);
+	if (!res)
+		return rc;
+	if (PQntuples(res) == 0 || PQgetisnull(res, 0, 0)) {
+		PQclear(res);
+		return WEIR_ENOTFOUND;
+	}
+	*len = (size_t)PQgetlength(res, 0, 0);
+	*out = weir_xmalloc(*len + 1);
+	memcpy(*out, PQgetvalue(res, 0, 0), *len + 1);
+	PQclear(res);
+	return 0;
+}
+
 int pg_exec(struct weir_store *s, const char *name, int nparams, const char *const *params,
 	    long *rows, struct weir_buf *err)
 {

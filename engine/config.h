@@ -47,6 +47,7 @@ enum weir_config_source {
 	XX(API_REFRESH_TTL, "api_refresh_ttl", "30d", "refresh token lifetime (password grant)")   \
 	XX(API_ACCESS_LOG, "api_access_log", "true", "log one JSON line per HTTP request to stderr") \
 	XX(METRICS_PUBLIC, "metrics_public", "true", "serve /metrics without a token (false: needs metrics:read)") \
+	XX(CONNECTIONS_FILE, "connections_file", "", "YAML file of named connections (default: HOME/connections.yaml; the database wins on name clashes)") \
 	XX(UI_DIR, "ui_dir", "", "web UI folder (default: HOME/ui, else the ui-static folder of the install or source tree)")
 
 enum weir_config_key {

@@ -122,6 +122,10 @@ struct weir_task {
 	enum weir_sensor_mode mode;
 	enum weir_weight_rule weight_rule;
 	bool branch;
+	bool callback;           /* on_success / on_failure: runs after every leaf,
+				    never counts in the run's outcome */
+	bool leaf;               /* no downstream tasks but callbacks: the run's
+				    outcome comes from these */
 	bool retry_exponential_backoff;
 	bool has_invalid_exit_code;
 	int invalid_exit_code;

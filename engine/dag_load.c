@@ -37,8 +37,11 @@ static const char *const top_keys[] = {
 	"version", "dag", "description", "tags", "owner", "schedule", "timezone",
 	"start_date", "end_date", "catchup", "max_active_runs", "max_active_tasks",
 	"is_paused_upon_creation", "service", "max_area_km2", "params", "default_args",
-	"tasks", NULL,
+	"tasks", "on_success", "on_failure", NULL,
 };
+
+/* DAG-level callbacks: hidden tasks after every leaf (see load_callbacks). */
+static const char *const callback_keys[] = {"on_success", "on_failure", NULL};
 
 /* Keys every task accepts, whatever its operator. */
 static const char *const task_keys[] = {
@@ -385,8 +388,8 @@ static void check_container(struct ld *l, const struct weir_node *n)
 		weir_diag_at(l->d, n, "container needs exactly one of \"rootfs\" (a directory) or \"image\" (an OCI image layout)");
 	if ((v = weir_node_get(n, "rootfs")) && get_string(l, v, "rootfs") && v->str[0] != '/')
 		weir_diag_at(l->d, v, "\"rootfs\" must be an absolute path");
-	if ((v = weir_node_get(n, "image")))
-		get_string(l, v, "image");
+	if ((v = weir_node_get(n, "image")) && get_string(l, v, "image") && v->str[0] != '/')
+		weir_diag_at(l->d, v, "\"image\" must be an absolute path (an OCI image layout folder, optionally with :TAG)");
 	if ((v = weir_node_get(n, "network")))
 		get_enum(l, v, "network", nets, &e);
 	if ((v = weir_node_get(n, "hostname")))
@@ -923,6 +926,66 @@ static void load_task_common(struct ld *l, struct weir_task *task, const struct 
 	}
 }
 
+/*
+ * on_success / on_failure: a mapping like a task (operator, its keys,
+ * env, retries, timeouts...) without id, depends_on, trigger_rule or
+ * branch.  Each becomes a hidden task with that id, downstream of every
+ * leaf (build_graph), with trigger rule none_failed (the run succeeded) or
+ * one_failed (it failed); it never counts in the run's outcome.
+ */
+static void load_callbacks(struct ld *l)
+{
+	static const char *const banned[] = {"id", "depends_on", "trigger_rule", "branch", NULL};
+	struct weir_dag *dag = l->dag;
+
+	for (size_t c = 0; callback_keys[c]; c++) {
+		const struct weir_node *t = weir_node_get(l->root, callback_keys[c]), *v;
+		struct weir_task *task;
+		if (!t || weir_node_is_null(t))
+			continue;
+		if (t->kind != WEIR_NODE_MAP) {
+			expected(l, t, callback_keys[c], "a mapping with an \"operator\" and its keys");
+			continue;
+		}
+		task = &dag->tasks[dag->ntasks];
+		l->task_nodes[dag->ntasks] = t;
+		dag->ntasks++;
+		task->id = callback_keys[c];
+		task->callback = true;
+		task->line = t->line;
+		task->col = t->col;
+		for (size_t b = 0; banned[b]; b++)
+			if (weir_node_key(t, banned[b]))
+				weir_diag_at(l->d, weir_node_key(t, banned[b]),
+					     "\"%s\" cannot be set on %s: it runs after every other task", banned[b],
+					     callback_keys[c]);
+		v = weir_node_get(t, "operator");
+		if (!v) {
+			weir_diag_at(l->d, t, "%s needs an \"operator\" (e.g. notify)", callback_keys[c]);
+		} else if (get_string(l, v, "operator")) {
+			task->operator_name = adup(l, v->str);
+			task->op = weir_operator_find(v->str);
+			if (!task->op) {
+				weir_diag_at(l->d, v, "unknown operator \"%s\"", v->str);
+				hint_names(l->d, v->str, weir_operator_names());
+			}
+		}
+		if (task->op) {
+			json_t *cfg = json_object();
+			check_keys(l, t, task_keys, task->op->keys, callback_keys[c]);
+			for (size_t k = 0; k < t->n; k++)
+				for (size_t j = 0; task->op->keys && task->op->keys[j]; j++)
+					if (!strcmp(t->keys[k]->str, task->op->keys[j]))
+						json_object_set_new(cfg, t->keys[k]->str, weir_node_to_json(t->items[k]));
+			task->config = keep_json(l, cfg);
+			if (task->op->validate)
+				task->op->validate(t, l->d);
+		}
+		load_task_common(l, task, t);
+		task->trigger_rule = c == 0 ? WEIR_TRIGGER_NONE_FAILED : WEIR_TRIGGER_ONE_FAILED;
+	}
+}
+
 static void load_tasks(struct ld *l, const struct weir_node *list)
 {
 	struct weir_dag *dag = l->dag;
@@ -940,8 +1003,9 @@ static void load_tasks(struct ld *l, const struct weir_node *list)
 			     WEIR_DAG_MAX_TASKS);
 		return;
 	}
-	dag->tasks = weir_arena_calloc(&dag->arena, list->n, sizeof(*dag->tasks));
-	l->task_nodes = weir_arena_calloc(&dag->arena, list->n, sizeof(*l->task_nodes));
+	/* Room for the callbacks, appended after the tasks. */
+	dag->tasks = weir_arena_calloc(&dag->arena, list->n + 2, sizeof(*dag->tasks));
+	l->task_nodes = weir_arena_calloc(&dag->arena, list->n + 2, sizeof(*l->task_nodes));
 	for (size_t i = 0; i < list->n; i++) {
 		const struct weir_node *t = list->items[i], *v;
 		struct weir_task *task = &dag->tasks[dag->ntasks];
@@ -963,6 +1027,9 @@ static void load_tasks(struct ld *l, const struct weir_node *list)
 			if (!valid_id(v->str))
 				weir_diag_at(l->d, v, "invalid task id \"%s\" (1 to %d of A-Z a-z 0-9 _ . -)",
 					     v->str, WEIR_ID_MAX);
+			for (size_t c = 0; callback_keys[c]; c++)
+				if (!strcmp(v->str, callback_keys[c]))
+					weir_diag_at(l->d, v, "task id \"%s\" is reserved for the DAG's callback", v->str);
 			task->id = adup(l, v->str);
 		} else {
 			task->id = weir_arena_printf(&dag->arena, "#%zu", i + 1);
@@ -998,6 +1065,7 @@ static void load_tasks(struct ld *l, const struct weir_node *list)
 		}
 		load_task_common(l, task, t);
 	}
+	load_callbacks(l);
 	/* Duplicate ids: report the later one, pointing at the first. */
 	for (uint32_t i = 0; i < dag->ntasks; i++)
 		for (uint32_t j = 0; j < i; j++)
@@ -1120,8 +1188,8 @@ static void build_graph(struct ld *l)
 	for (uint32_t i = 0; i < n; i++) {
 		const struct weir_node *dn = weir_node_get(l->task_nodes[i], "depends_on");
 		const struct weir_node *one = NULL;
-		size_t cnt;
-		if (!dn || weir_node_is_null(dn))
+		size_t cnt, first_edge = from.n; /* this task's edges start here */
+		if (dag->tasks[i].callback || !dn || weir_node_is_null(dn))
 			continue;
 		if (is_string(dn)) {
 			one = dn; /* a single id is accepted as a one-element list */
@@ -1158,8 +1226,8 @@ static void build_graph(struct ld *l)
 				ok = false;
 				continue;
 			}
-			for (size_t e = 0; e < from.n && !dup; e++)
-				dup = to.v[e] == i && from.v[e] == (uint32_t)j;
+			for (size_t e = first_edge; e < from.n && !dup; e++)
+				dup = from.v[e] == (uint32_t)j;
 			if (dup) {
 				weir_diag_at(l->d, item, "task \"%s\" lists \"%s\" twice in depends_on",
 					     dag->tasks[i].id, item->str);
@@ -1170,6 +1238,30 @@ static void build_graph(struct ld *l)
 			nup[i]++;
 			ndown[j]++;
 		}
+	}
+	/* Callbacks come after every leaf of the user's tasks. */
+	{
+		uint32_t nleaf = 0;
+		bool *leaf = weir_xcalloc(n, sizeof(bool));
+		for (uint32_t i = 0; i < n; i++) {
+			leaf[i] = !dag->tasks[i].callback && ndown[i] == 0;
+			dag->tasks[i].leaf = leaf[i];
+		}
+		for (uint32_t i = 0; i < n; i++)
+			nleaf += leaf[i];
+		for (uint32_t c = 0; c < n && nleaf; c++) {
+			if (!dag->tasks[c].callback)
+				continue;
+			for (uint32_t i = 0; i < n; i++) {
+				if (!leaf[i])
+					continue;
+				weir_vec_push(&from, i);
+				weir_vec_push(&to, c);
+				nup[c]++;
+				ndown[i]++;
+			}
+		}
+		free(leaf);
 	}
 	/* CSR arrays: one block for all upstream lists, one for downstream. */
 	{

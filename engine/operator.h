@@ -69,6 +69,14 @@ struct weir_operator {
 	bool full_runner;        /* needs libraries only the full weir binary
 				    links (libpq, libcurl): run by `weir task
 				    run`, not by the lean `weir-task` */
+	bool needs_store;        /* needs weir's own database (trigger_dag,
+				    run_sensor): the spec carries its URL as
+				    "weir_database_url", masked in the log */
+	const char *const *connection_keys; /* config keys whose string values
+				    name connections, besides "connection"
+				    (NULL-terminated; may be NULL).  Starters
+				    resolve them into spec.connections
+				    (engine/connections.h) */
 	void (*validate)(const struct weir_node *task, struct weir_diags *d);
 	enum weir_op_result (*run)(struct weir_task_ctx *ctx);
 };

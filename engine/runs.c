@@ -100,11 +100,19 @@ int weir_run_trigger(struct weir_store *st, const struct weir_trigger_req *req,
 		}
 	}
 	rc = weir_dag_resolve_params(dag, given, &params, field, err);
-	json_decref(given);
 	if (rc < 0) {
+		/* *field points into dag or given, both freed below: keep a
+		 * copy that outlives this call (one per thread). */
+		static _Thread_local char field_copy[WEIR_ID_MAX + 64];
+		if (*field) {
+			snprintf(field_copy, sizeof(field_copy), "%s", *field);
+			*field = field_copy;
+		}
+		json_decref(given);
 		weir_dag_unref(dag);
 		return rc;
 	}
+	json_decref(given);
 	r.dag_id = dag->id;
 	r.run_type = req->run_type ? req->run_type : "manual";
 	r.logical_date = req->logical_date != WEIR_TIME_NONE ? req->logical_date : weir_now_us();

@@ -28,6 +28,7 @@ struct weir_sched_opts {
 	int64_t kill_grace_ms;     /* SIGTERM -> SIGKILL (default 5000) */
 	int64_t tick_ms;           /* maintenance period (default 2000) */
 	size_t xcom_max_bytes;
+	char container_runtime[16]; /* executor container: runc, crun or podman; "" = runc */
 };
 
 /* Takes ownership of st (closed by weir_sched_free). 0 or an error (err). */

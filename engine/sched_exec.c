@@ -28,6 +28,8 @@
 #include "common/log.h"
 #include "common/time.h"
 #include "common/xalloc.h"
+#include "engine/connections.h"
+#include "engine/container.h"
 #include "engine/duration.h"
 #include "engine/proc.h"
 #include "engine/sched_int.h"
@@ -248,6 +250,7 @@ void sched_try_free(struct weir_sched *s, struct sched_try *t)
 		close(t->exec_fd);
 	}
 	free(t->exec_error);
+	free(t->lost_reason);
 	if (t->timeout_timer)
 		weir_timer_del(s->loop, t->timeout_timer);
 	if (t->kill_timer)
@@ -364,6 +367,7 @@ static json_t *build_spec(struct weir_sched *s, struct sched_try *t)
 	struct sched_run *r = t->run;
 	struct weir_spec_run sr = WEIR_SPEC_RUN_INIT;
 	char att[WEIR_UUID_STRLEN];
+	json_t *spec;
 
 	sr.run_id = r->run_id;
 	sr.logical_date = r->logical_date;
@@ -379,7 +383,13 @@ static json_t *build_spec(struct weir_sched *s, struct sched_try *t)
 	sr.xcom_max_bytes = s->o.xcom_max_bytes;
 	sr.home = s->o.home;
 	sr.run_dir = r->run_dir;
-	return weir_spec_build(r->dag, t->task, &sr);
+	sr.container_runtime = s->o.container_runtime[0] ? s->o.container_runtime : NULL;
+	/* Connections the task's config names (cached; never fails). */
+	sr.connections = weir_connections_resolve(s->st, s->o.home, r->dag->tasks[t->task].op,
+						  r->dag->tasks[t->task].config);
+	spec = weir_spec_build(r->dag, t->task, &sr);
+	json_decref(sr.connections);
+	return spec;
 }
 
 static int spawn(struct weir_sched *s, struct sched_try *t, struct weir_buf *err)
@@ -450,7 +460,10 @@ static int spawn(struct weir_sched *s, struct sched_try *t, struct weir_buf *err
 	c.argv = argv;
 	c.keep_fds[0] = pipefd[1];
 	c.keep_fds[1] = lock;
-	c.limits = task->limits;
+	/* A container's limits are its cgroup's (RLIMIT_AS would break the
+	 * OCI runtime, a Go program, started by the runner). */
+	if (task->executor != WEIR_EXECUTOR_CONTAINER)
+		c.limits = task->limits;
 	/* Do not wait for the exec: many tries start while the kernel execs
 	 * them; the exec status arrives on exec_fd (on_exec_status). */
 	c.async = true;
@@ -640,7 +653,7 @@ static void finish_try(struct weir_sched *s, struct sched_try *t)
 		if (weir_spec_result_parse(line, (size_t)(end - line), &res, &err) < 0)
 			res = NULL;
 	}
-	if (!res && t->spawned) {
+	if (!res && t->spawned && !t->lost_reason) {
 		char *path = sched_try_path(s, r, t->task, t->try_number, WEIR_SPEC_RESULT);
 		weir_buf_reset(&err);
 		if (weir_spec_result_read(path, &res, &err) < 0)
@@ -665,6 +678,18 @@ static void finish_try(struct weir_sched *s, struct sched_try *t)
 		if (json_string_value(json_object_get(res, "message")))
 			weir_buf_addstr(&msg, json_string_value(json_object_get(res, "message")));
 	}
+	if (task->executor == WEIR_EXECUTOR_CONTAINER && t->spawned && (!res || t->kill_reason)) {
+		/* The runner died before it could clean up (killed, crashed,
+		 * or gone while we were down): its container may still run. */
+		char att[WEIR_UUID_STRLEN];
+		int crc;
+		weir_buf_reset(&err);
+		crc = weir_container_cleanup(s->o.container_runtime, weir_uuid_format(&t->attempt, att), &err);
+		if (crc > 0)
+			sched_log_try(s, t, "removed the leftover container weir-%s", att);
+		else if (crc < 0)
+			sched_log_try(s, t, "could not remove the container weir-%s: %s", att, err.buf);
+	}
 	if (t->kill_reason) {
 		char d[WEIR_DURATION_BUFSZ];
 		weir_buf_reset(&msg);
@@ -678,7 +703,9 @@ static void finish_try(struct weir_sched *s, struct sched_try *t)
 		if (!res || strcmp(outcome, "success"))
 			outcome = "failed";
 	} else if (!res) {
-		if (t->exec_error)
+		if (t->lost_reason)
+			weir_buf_addstr(&msg, t->lost_reason);
+		else if (t->exec_error)
 			weir_buf_addf(&msg, "the task process could not be started: %s", t->exec_error);
 		else if (!t->spawned)
 			weir_buf_addstr(&msg, "the task process could not be started");
@@ -805,12 +832,26 @@ int sched_recover_try(struct weir_sched *s, struct sched_run *r, uint32_t task,
 		/* Another host ran it: only its heartbeat tells. */
 		int64_t age = row->heartbeat_at == WEIR_TIME_NONE ? INT64_MAX / 2
 								   : weir_now_us() - row->heartbeat_at;
-		if (age < s->o.heartbeat_timeout_ms * 1000)
-			return 0; /* the maintenance tick looks again */
+		if (age < s->o.heartbeat_timeout_ms * 1000) {
+			/* Alive over there: look again when it would be stale. */
+			sched_run_recheck_at(s, r, s->o.heartbeat_timeout_ms - age / 1000 + 100);
+			return 0;
+		}
 	}
 	take_slot(s, r, task);
 	t = try_new(s, r, task);
 	t->running_recorded = ti->state == WEIR_TI_RUNNING;
+	if (row->hostname && strcmp(row->hostname, s->hostname)) {
+		/* Its host went silent: the try is lost (its files are there). */
+		char d[WEIR_DURATION_BUFSZ];
+		t->spawned = t->adopted = true;
+		t->lost_reason = weir_xasprintf("host %s stopped sending heartbeats for %s: the try is lost",
+						 row->hostname,
+						 weir_duration_format(s->o.heartbeat_timeout_ms * 1000, d));
+		sched_log_try(s, t, "%s", t->lost_reason);
+		finish_try(s, t);
+		return 0;
+	}
 	lock = sched_try_path(s, r, task, ti->try_number, WEIR_SPEC_LOCK);
 	rc = probe_lock(lock, &pid);
 	free(lock);

@@ -103,10 +103,12 @@ struct sched_run {
 	uint32_t live;            /* task processes alive or unrecorded */
 	json_t *xcom;             /* {task: {key: value}}, or NULL until loaded */
 	bool invalid;             /* a task reported INVALID */
+	bool has_tis;             /* its task instance rows exist (QUEUED or later) */
 	bool stopping;            /* aborted/invalid: start nothing more */
 	bool dirty;               /* touched by the pending batch */
 	bool retired;             /* detached from everything; freed at the end
 				     of before_sleep (never inside a callback) */
+	uint64_t recheck_timer;   /* reload when a remote try's heartbeat goes stale */
 	char *run_dir;
 };
 
@@ -122,6 +124,7 @@ struct sched_try {
 	int report_fd;            /* -1 when closed */
 	int exec_fd;              /* start-status pipe until the exec is done, else -1 */
 	char *exec_error;         /* why the exec failed, if it did */
+	char *lost_reason;        /* why a try of another host is declared lost */
 	struct weir_buf report;   /* bytes read from the report pipe */
 	int64_t started_us;       /* wall clock */
 	unsigned long long start_ticks;
@@ -243,6 +246,7 @@ void sched_release_slot(struct weir_sched *s, struct sched_run *r, uint32_t task
 int64_t sched_retry_delay_us(const struct sched_run *r, uint32_t task, int try_number);
 void sched_try_free(struct weir_sched *s, struct sched_try *t);
 void sched_try_record_running(struct weir_sched *s, struct sched_try *t);
+void sched_run_recheck_at(struct weir_sched *s, struct sched_run *r, int64_t ms);
 void sched_try_apply_outcome(struct weir_sched *s, struct sched_try *t);
 void sched_ready_forget(struct weir_sched *s, struct sched_run *r);
 

@@ -79,6 +79,10 @@ static void decide(struct weir_sched *s, struct sched_run *r, uint32_t task, uin
 	if (ti->state != WEIR_TI_NONE || r->stopping)
 		return;
 	d = weir_trigger_decide(r->dag->tasks[task].trigger_rule, &ti->tally);
+	/* A callback that does not apply (on_success of a failed run) is
+	 * skipped, not upstream_failed: nothing went wrong with it. */
+	if (d == WEIR_DECIDE_UPSTREAM_FAILED && r->dag->tasks[task].callback)
+		d = WEIR_DECIDE_SKIP;
 	switch (d) {
 	case WEIR_DECIDE_WAIT:
 		return;
@@ -317,6 +321,32 @@ struct sched_run *sched_run_find(struct weir_sched *s, int64_t pk)
 	return NULL;
 }
 
+static int64_t recheck(struct weir_loop *loop, uint64_t id, void *arg)
+{
+	struct sched_run *r = arg;
+	struct weir_sched *s = r->sd->s;
+
+	(void)loop;
+	(void)id;
+	r->recheck_timer = 0;
+	if (r->dirty) {
+		s->urgent = true;
+		sched_commit(s); /* the reload must not lose pending changes */
+	}
+	if (!r->retired)
+		sched_run_reload(s, r);
+	return WEIR_LOOP_NOMORE;
+}
+
+/* Reloads the run after ms (a try runs on another host: look again when
+ * its heartbeat would be stale). */
+void sched_run_recheck_at(struct weir_sched *s, struct sched_run *r, int64_t ms)
+{
+	if (r->recheck_timer)
+		return;
+	r->recheck_timer = weir_timer_add(s->loop, ms > 0 ? ms : 0, recheck, r);
+}
+
 void sched_run_retire(struct weir_sched *s, struct sched_run *r)
 {
 	struct weir_list *pos;
@@ -324,6 +354,10 @@ void sched_run_retire(struct weir_sched *s, struct sched_run *r)
 	if (r->retired)
 		return;
 	r->retired = true;
+	if (r->recheck_timer) {
+		weir_timer_del(s->loop, r->recheck_timer);
+		r->recheck_timer = 0;
+	}
 	for (uint32_t i = 0; r->ti && i < r->dag->ntasks; i++) {
 		if (r->ti[i].timer) {
 			weir_timer_del(s->loop, r->ti[i].timer);
@@ -395,6 +429,7 @@ void sched_run_start(struct weir_sched *s, struct sched_run *r)
 	weir_batch_run_state(&s->batch, r->pk, WEIR_RUN_RECEIVED, WEIR_RUN_QUEUED, NULL, NULL,
 			     weir_now_us());
 	r->state = WEIR_RUN_QUEUED;
+	r->has_tis = true;
 	sd->nruns++;
 	create_tis(s, r, false, NULL);
 	sched_run_mark_dirty(s, r);
@@ -480,11 +515,19 @@ void sched_run_abort(struct weir_sched *s, struct sched_run *r, const char *reas
 	if (r->stopping)
 		return;
 	r->stopping = true;
+	if (!r->has_tis) {
+		/* Never started (RECEIVED): no task instance rows to touch. */
+		r->unfinished = 0;
+		sched_run_maybe_finish(s, r);
+		return;
+	}
 	work = weir_xmalloc(((size_t)r->dag->ntasks + 1) * sizeof(uint32_t));
 	for (uint32_t i = 0; i < r->dag->ntasks; i++) {
 		struct sched_ti *ti = &r->ti[i];
 		if (ti->try) {
-			sched_try_kill(s, ti->try, weir_run_state_terminal(r->state) ? "abort" : "invalid");
+			sched_try_kill(s, ti->try, weir_run_state_terminal(r->state)
+							   ? "abort"
+							   : "another task declared the run's input invalid");
 			continue;
 		}
 		if (ti->timer) {
@@ -595,6 +638,7 @@ static int on_run(void *arg, const struct weir_run_row *row)
 	}
 	if (r->state != WEIR_RUN_RECEIVED) {
 		bool missing = false;
+		r->has_tis = true;
 		for (uint32_t i = 0; i < r->dag->ntasks; i++)
 			missing |= !present[i];
 		if (missing)

@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "common/time.h"
 #include "common/xalloc.h"
+#include "engine/connections.h"
 #include "engine/dag.h"
 #include "engine/taskrun.h"
 #include "common/banned.h"
@@ -371,10 +372,40 @@ json_t *weir_spec_build(const struct weir_dag *dag, uint32_t task, const struct 
 		json_object_set_new(spec, "deadline_us", json_null());
 	}
 	json_object_set_new(spec, "limits", limits_json(&t->limits));
+	json_object_set_new(spec, "executor", json_string(weir_executor_name(t->executor)));
+	if (t->executor == WEIR_EXECUTOR_CONTAINER && t->container) {
+		/* The DAG's container section + what the starter knows. */
+		json_t *ct = json_deep_copy(t->container);
+		json_object_set_new(ct, "runtime", json_string(run->container_runtime ? run->container_runtime
+											: "runc"));
+		path = weir_xasprintf("%s/cache/images", run->home);
+		json_object_set_new(ct, "cache_dir", json_string(path));
+		free(path);
+		json_object_set_new(spec, "container", ct);
+	}
 	json_object_set_new(spec, "xcom_max_bytes",
 			    json_integer((json_int_t)(run->xcom_max_bytes ? run->xcom_max_bytes
 									  : WEIR_SPEC_XCOM_MAX_DEFAULT)));
-	json_object_set_new(spec, "secrets", run->secrets ? json_deep_copy(run->secrets) : json_array());
+	{
+		json_t *secrets = run->secrets ? json_deep_copy(run->secrets) : json_array();
+		if (run->connections && json_is_object(run->connections)) {
+			json_object_set_new(spec, "connections", json_deep_copy(run->connections));
+			weir_connections_secrets(run->connections, secrets);
+		} else {
+			json_object_set_new(spec, "connections", json_object());
+		}
+		if (t->op && t->op->needs_store && run->database_url && *run->database_url) {
+			char *pw = weir_conninfo_password(run->database_url);
+			json_object_set_new(spec, "weir_database_url", json_string(run->database_url));
+			json_array_append_new(secrets, json_string(run->database_url));
+			if (pw && *pw)
+				json_array_append_new(secrets, json_string(pw));
+			free(pw);
+		}
+		json_object_set_new(spec, "secrets", secrets);
+	}
+	if (dag->file)
+		json_object_set_new(spec, "dag_file", json_string(dag->file));
 	return spec;
 }
 

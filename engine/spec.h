@@ -77,7 +77,18 @@ struct weir_spec_run {
 				     from there across reschedules).
 				     WEIR_TIME_NONE: start_us */
 	json_t *secrets;          /* array of strings masked as *** in the log; NULL = none */
+	json_t *connections;      /* {name: connection} the task's config references
+				     (weir_connections_resolve); NULL = none.  Their
+				     secrets are added to the spec's secrets */
+	const char *database_url; /* weir's own database (libpq URL or key=value):
+				     given to operators with needs_store only, as
+				     "weir_database_url", itself and its password
+				     masked; NULL = none */
 	size_t xcom_max_bytes;    /* 0: WEIR_SPEC_XCOM_MAX_DEFAULT */
+
+	/* executor: container */
+	const char *container_runtime; /* runc, crun, podman (setting container_runtime);
+					  NULL: runc */
 
 	/* where files go */
 	const char *home;         /* required: log, result, xcom paths derive from it */
@@ -104,6 +115,13 @@ struct weir_spec_run {
  *   - paths: log_path, result_path, xcom_path (weir_spec_try_path);
  *   - max_tries = retries + 1, invalid_exit_code, branch + downstream ids,
  *     limits (only the keys that are set), xcom_max_bytes, secrets;
+ *   - connections (run->connections, or {}), weir_database_url (only for
+ *     operators with needs_store, when run->database_url is set), with
+ *     their secrets appended to secrets; dag_file (where the DAG was
+ *     loaded from: operators resolve relative script paths against it);
+ *   - executor (its name); for executor container, "container": the
+ *     task's container section plus "runtime" (run->container_runtime)
+ *     and "cache_dir" (HOME/cache/images, where images are unpacked);
  *   - deadline_us and execution_timeout_us when the task has an
  *     execution_timeout; for sensors, "sensor": {mode, poke_interval_ms,
  *     timeout_us, deadline_us = sensor_start_us + timeout}.

@@ -30,6 +30,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "common/arena.h"
 #include "common/buf.h"
@@ -297,6 +298,14 @@ struct weir_store_ops {
 	/* Reads pending input and calls fn per notification; reconnects. */
 	int (*consume)(struct weir_store *st, weir_store_notify_fn *fn, void *arg,
 		       struct weir_buf *err);
+	/*
+	 * query_json's result as the database's JSON text, not parsed: the
+	 * API passes it through as a response body.  *out is malloc'd (caller
+	 * frees).  Optional (NULL: weir_store_query_text falls back to
+	 * query_json).
+	 */
+	int (*query_text)(struct weir_store *st, const char *name, int nparams,
+			  const char *const *params, char **out, size_t *len, struct weir_buf *err);
 };
 
 struct weir_store {
@@ -366,6 +375,21 @@ static inline int weir_store_query_json(struct weir_store *st, const char *name,
 					struct weir_buf *err)
 {
 	return st->ops->query_json(st, name, nparams, params, out, err);
+}
+static inline int weir_store_query_text(struct weir_store *st, const char *name, int nparams,
+					const char *const *params, char **out, size_t *len,
+					struct weir_buf *err)
+{
+	json_t *j = NULL;
+	int rc;
+
+	if (st->ops->query_text)
+		return st->ops->query_text(st, name, nparams, params, out, len, err);
+	rc = st->ops->query_json(st, name, nparams, params, &j, err);
+	*out = rc == 0 ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+	*len = *out ? strlen(*out) : 0;
+	json_decref(j);
+	return rc;
 }
 static inline int weir_store_exec(struct weir_store *st, const char *name, int nparams,
 				  const char *const *params, long *rows, struct weir_buf *err)

@@ -49,6 +49,7 @@
 #include "common/time.h"
 #include "common/vec.h"
 #include "common/xalloc.h"
+#include "engine/container.h"
 #include "engine/dag.h"
 #include "engine/duration.h"
 #include "engine/operator.h"
@@ -82,6 +83,7 @@ struct taskrun {
 	int64_t started_us;
 	int64_t execution_timeout_us; /* for messages; 0 when unknown */
 	bool timed_out;               /* the execution deadline passed */
+	struct weir_buf kill_note;    /* container: why the kernel killed it (OOM) */
 	struct weir_buf xcom_err;     /* the first XCom problem (fails the try) */
 	pid_vec pre;                  /* our children before the try started */
 };
@@ -517,15 +519,17 @@ static bool env_name_in(json_t *env, const char *entry, const char *eq)
 }
 
 /* environ minus WEIR_* (the starter's settings, e.g. a database URL, are
- * not the task's business) + the task's env + the WEIR_* of the try. */
-static void build_env(struct taskrun *r, json_t *env, struct weir_strvec *out)
+ * not the task's business) + the task's env + the WEIR_* of the try.
+ * Without inherit (containers), environ is left out: the host's
+ * environment is none of a sandboxed program's business either. */
+static void build_env(struct taskrun *r, json_t *env, struct weir_strvec *out, bool inherit)
 {
 	extern char **environ;
 	json_t *spec = r->ctx.spec;
 	const char *k;
 	json_t *v;
 
-	for (char **e = environ; *e; e++) {
+	for (char **e = environ; inherit && *e; e++) {
 		const char *eq = strchr(*e, '=');
 		if (!eq || !strncmp(*e, "WEIR_", 5) || env_name_in(env, *e, eq))
 			continue;
@@ -578,9 +582,66 @@ static void timeout_message(struct taskrun *r)
 	weir_buf_setf(&r->ctx.message, "timed out after %s (execution_timeout)", weir_duration_format(t, d));
 }
 
+static bool is_container(json_t *spec)
+{
+	const char *e = json_string_value(json_object_get(spec, "executor"));
+	return e && !strcmp(e, "container");
+}
+
+/* One WEIR line that says how the container is set up. */
+static void log_container(struct weir_task_ctx *ctx, const struct weir_container *ct)
+{
+	struct weir_buf b = WEIR_BUF_INIT(WEIR_BUF_NOLIMIT);
+	char sz[32];
+
+	weir_buf_addf(&b, "container %s (%s): root %s (read-only), network %s, user %u:%u", ct->id,
+		      ct->runtime_name, ct->root, ct->host_network ? "host" : "none", (unsigned)ct->uid,
+		      (unsigned)ct->gid);
+	if (ct->limits.memory_bytes)
+		weir_buf_addf(&b, ", memory %s", weir_container_fmt_size(ct->limits.memory_bytes, sz));
+	if (ct->limits.cpus > 0)
+		weir_buf_addf(&b, ", cpus %g", ct->limits.cpus);
+	if (ct->limits.pids)
+		weir_buf_addf(&b, ", pids %lld", (long long)ct->limits.pids);
+	for (size_t i = 0; i < ct->mounts.n; i++)
+		weir_buf_addf(&b, "%s%s:%s%s", i ? ", " : ", mounts ", ct->mounts.v[i].source,
+			      ct->mounts.v[i].target, ct->mounts.v[i].readonly ? "" : ":rw");
+	weir_task_log(ctx, "%s", b.buf);
+	weir_buf_release(&b);
+}
+
+/*
+ * Stops what runs: SIGTERM (force: SIGKILL) to the program's process
+ * group, or for a container, through the runtime.  The runtime's own
+ * process is never the one killed while its container may live (that
+ * would leave the container running): SIGTERM goes to the runtime (it
+ * forwards it to pid 1) and through `RUNTIME kill --all` to every
+ * process; SIGKILL only through the runtime, unless the runtime cannot
+ * do it (no container yet, runtime stuck), then to the runtime's group:
+ * the cleanup after it deletes whatever is left.
+ */
+static void stop_program(struct taskrun *r, struct weir_container *ct, pid_t pid, bool force)
+{
+	struct weir_buf err = WEIR_BUF_INIT(WEIR_BUF_NOLIMIT);
+
+	if (!ct) {
+		weir_child_kill(pid, force);
+		return;
+	}
+	if (!force)
+		kill(pid, SIGTERM);
+	if (weir_container_signal(ct, force ? SIGKILL : SIGTERM, &err) < 0) {
+		weir_task_log(&r->ctx, "could not signal the container: %s", err.buf);
+		if (force)
+			weir_child_kill(pid, true);
+	}
+	weir_buf_release(&err);
+}
+
 int weir_task_spawn(struct weir_task_ctx *ctx, const char *const *argv, json_t *env,
 		    const char *cwd, const char *stdin_text)
 {
+	extern char **environ;
 	enum { RUNNING, TERMINATING, KILLED } phase = RUNNING;
 	struct taskrun *r = runner_of(ctx);
 	struct weir_child c = WEIR_CHILD_INIT;
@@ -588,15 +649,34 @@ int weir_task_spawn(struct weir_task_ctx *ctx, const char *const *argv, json_t *
 	struct weir_buf err = WEIR_BUF_INIT(WEIR_BUF_NOLIMIT);
 	struct stream out = {r, "OUT", true, -1, WEIR_LINEBUF_INIT};
 	struct stream errs = {r, "ERR", false, -1, WEIR_LINEBUF_INIT};
+	struct weir_container ctr = WEIR_CONTAINER_INIT, *ct = NULL;
 	int outp[2] = {-1, -1}, errp[2] = {-1, -1}, inp[2] = {-1, -1};
-	int pidfd = -1, status = 0, rc = 0, stopped_by = 0;
+	int pidfd = -1, status = 0, rc = 0, stopped_by = 0, ns[2] = {-1, -1};
 	size_t in_off = 0, in_len = stdin_text ? strlen(stdin_text) : 0;
-	bool exited = false;
+	bool exited = false, started = false;
 	int64_t t0, mono_deadline = INT64_MAX, kill_at = INT64_MAX, drain_until = INT64_MAX;
 	char secs[32];
 
 	ctx->exit_code = -1;
-	build_env(r, env, &envv);
+	if (is_container(ctx->spec))
+		ct = &ctr;
+	build_env(r, env, &envv, !ct);
+	if (ct) {
+		/* The runner stays outside; the program runs inside, through
+		 * the runtime, with the run folder at the same path. */
+		const char *rw[] = {ctx->run_dir, NULL};
+		rc = weir_container_load(ct, ctx->spec, &err);
+		if (rc == 0)
+			rc = weir_container_prepare(ct, json_string_value(json_object_get(ctx->spec, "log_path")),
+						    argv, (const char *const *)envv.v, cwd, rw,
+						    (const char *const *)environ, &err);
+		if (rc < 0) {
+			weir_buf_setf(&ctx->message, "could not set up the container: %s", err.buf);
+			weir_task_log(ctx, "%s", ctx->message.buf);
+			goto out;
+		}
+		log_container(ctx, ct);
+	}
 	if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
 	    (stdin_text && pipe2(inp, O_CLOEXEC) < 0)) {
 		rc = -errno;
@@ -608,14 +688,22 @@ int weir_task_spawn(struct weir_task_ctx *ctx, const char *const *argv, json_t *
 	set_nonblock(errp[0]);
 	if (inp[1] >= 0)
 		set_nonblock(inp[1]);
-	c.argv = argv;
-	c.env = (const char *const *)envv.v;
-	c.cwd = cwd;
+	c.argv = ct ? (const char *const *)ct->argv.v : argv;
+	c.env = ct ? (const char *const *)ct->env.v : (const char *const *)envv.v;
+	c.cwd = ct ? NULL : cwd;
 	c.in_fd = inp[0];
 	c.out_fd = outp[1];
 	c.err_fd = errp[1];
-	c.limits = r->limits;
-	rc = weir_child_start(&c, &err);
+	/* Containers get their limits from the cgroup: rlimits on the runtime
+	 * itself (RLIMIT_AS) would break it. */
+	if (!ct)
+		c.limits = r->limits;
+	rc = ct ? weir_container_ns_enter(ct, ns, &err) : 0;
+	if (rc == 0) {
+		rc = weir_child_start(&c, &err);
+		if (ct)
+			weir_container_ns_leave(ns);
+	}
 	close(outp[1]);
 	close(errp[1]);
 	outp[1] = errp[1] = -1;
@@ -626,12 +714,17 @@ int weir_task_spawn(struct weir_task_ctx *ctx, const char *const *argv, json_t *
 	errs.fd = errp[0];
 	outp[0] = errp[0] = -1;
 	if (rc < 0) {
-		weir_buf_setf(&ctx->message, "%s", err.len ? err.buf : weir_strerror(rc));
+		weir_buf_setf(&ctx->message, "%s%s", ct ? "could not start the container runtime: " : "",
+			      err.len ? err.buf : weir_strerror(rc));
 		weir_task_log(ctx, "%s", ctx->message.buf);
 		goto out;
 	}
+	started = true;
 	t0 = weir_mono_us();
-	weir_task_log(ctx, "process %ld started", (long)c.pid);
+	if (ct)
+		weir_task_log(ctx, "container %s started: %s pid %ld", ct->id, ct->runtime_name, (long)c.pid);
+	else
+		weir_task_log(ctx, "process %ld started", (long)c.pid);
 	/* A pidfd tells poll() when the process exits, without a SIGCHLD
 	 * handler (which an in-process caller may own).  Without one (old
 	 * kernels) we poll waitpid every 20 ms. */
@@ -645,24 +738,25 @@ int weir_task_spawn(struct weir_task_ctx *ctx, const char *const *argv, json_t *
 		int64_t now = weir_mono_us(), wake = INT64_MAX;
 
 		if (!exited && phase == RUNNING && (stop_signal || now >= mono_deadline)) {
+			const char *what = ct ? "the container" : "process group";
 			if (stop_signal) {
 				stopped_by = stop_signal;
-				weir_task_log(ctx, "received %s: sending SIGTERM to process group %ld",
-					      signame(stopped_by), (long)c.pid);
+				weir_task_log(ctx, "received %s: sending SIGTERM to %s %ld", signame(stopped_by),
+					      what, (long)c.pid);
 			} else {
 				r->timed_out = true;
-				weir_task_log(ctx, "execution_timeout reached: sending SIGTERM to process group %ld",
+				weir_task_log(ctx, "execution_timeout reached: sending SIGTERM to %s %ld", what,
 					      (long)c.pid);
 			}
-			weir_child_kill(c.pid, false);
+			stop_program(r, ct, c.pid, false);
 			signal_children(r, c.pid, SIGTERM);
 			phase = TERMINATING;
-			kill_at = now + KILL_GRACE_US;
+			kill_at = weir_mono_us() + KILL_GRACE_US;
 		}
 		if (!exited && phase == TERMINATING && now >= kill_at) {
 			weir_task_log(ctx, "still running %ds after SIGTERM: sending SIGKILL",
 				      (int)(KILL_GRACE_US / WEIR_US_PER_SEC));
-			weir_child_kill(c.pid, true);
+			stop_program(r, ct, c.pid, true);
 			signal_children(r, c.pid, SIGKILL);
 			phase = KILLED;
 		}
@@ -753,17 +847,34 @@ int weir_task_spawn(struct weir_task_ctx *ctx, const char *const *argv, json_t *
 		weir_tasklog_flush(&r->log);
 	}
 	if (!exited) {
+		if (ct)
+			stop_program(r, ct, c.pid, true);
 		weir_child_kill(c.pid, true);
 		while (waitpid(c.pid, &status, 0) < 0 && errno == EINTR)
 			;
 	}
 	ctx->exit_code = weir_proc_exit_code(status);
-	if (WIFSIGNALED(status))
+	if (ct)
+		weir_task_log(ctx, "container %s exited with code %d after %s", ct->id, ctx->exit_code,
+			      fmt_secs(weir_mono_us() - t0, secs));
+	else if (WIFSIGNALED(status))
 		weir_task_log(ctx, "process %ld was killed by %s after %s", (long)c.pid,
 			      signame(WTERMSIG(status)), fmt_secs(weir_mono_us() - t0, secs));
 	else
 		weir_task_log(ctx, "process %ld exited with code %d after %s", (long)c.pid,
 			      ctx->exit_code, fmt_secs(weir_mono_us() - t0, secs));
+	if (ct && ctx->exit_code == 128 + SIGKILL && !stopped_by && !r->timed_out &&
+	    ct->limits.memory_bytes > 0) {
+		char sz[32];
+		weir_container_fmt_size(ct->limits.memory_bytes, sz);
+		if (ct->keep && weir_container_oom_killed(ct))
+			weir_buf_setf(&r->kill_note, "killed: memory limit %s exceeded (out of memory)", sz);
+		else if (!ct->keep)
+			weir_buf_setf(&r->kill_note, "killed by SIGKILL: probably the memory limit %s (%s cannot tell)",
+				      sz, ct->runtime_name);
+		if (r->kill_note.len)
+			weir_task_log(ctx, "%s", r->kill_note.buf);
+	}
 	if (stopped_by)
 		weir_buf_setf(&ctx->message, "stopped by %s", signame(stopped_by));
 	else if (r->timed_out)
@@ -790,6 +901,15 @@ out:
 	}
 	if (pidfd >= 0)
 		close(pidfd);
+	if (ct) {
+		/* Nothing of the container outlives the try: delete it unless
+		 * it ended normally (then the runtime already did). */
+		bool unclean = !started || phase != RUNNING || ctx->exit_code != 0;
+		weir_buf_reset(&err);
+		if (weir_container_finish(ct, unclean, ctx->xcom_file, &err) < 0)
+			weir_task_log(ctx, "container cleanup: %s", err.buf);
+		weir_container_release(ct);
+	}
 	weir_tasklog_flush(&r->log);
 	weir_strvec_clear(&envv);
 	weir_buf_release(&err);
@@ -1136,6 +1256,7 @@ static json_t *taskrun(json_t *spec, int report_fd, bool *written)
 		.magic = TASKRUN_MAGIC,
 		.log = WEIR_TASKLOG_INIT,
 		.xcom_err = WEIR_BUF_INIT(WEIR_BUF_NOLIMIT),
+		.kill_note = WEIR_BUF_INIT(WEIR_BUF_NOLIMIT),
 	};
 	struct saved_signals sigs = {0};
 	struct weir_buf err = WEIR_BUF_INIT(WEIR_BUF_NOLIMIT);
@@ -1256,6 +1377,9 @@ static json_t *taskrun(json_t *spec, int report_fd, bool *written)
 	} else if (r.timed_out) {
 		outcome = WEIR_OP_FAILED;
 		timeout_message(&r);
+	} else if (r.kill_note.len && outcome == WEIR_OP_FAILED) {
+		/* The operator's "exited with code 137" says less. */
+		weir_buf_setf(&r.ctx.message, "%s", r.kill_note.buf);
 	} else if (r.xcom_err.len && outcome != WEIR_OP_INVALID && outcome != WEIR_OP_FAILED) {
 		outcome = WEIR_OP_FAILED;
 		weir_buf_setf(&r.ctx.message, "%s", r.xcom_err.buf);
@@ -1347,6 +1471,7 @@ finish:
 	json_decref(tctx);
 	weir_buf_release(&r.ctx.message);
 	weir_buf_release(&r.xcom_err);
+	weir_buf_release(&r.kill_note);
 	weir_buf_release(&err);
 	weir_buf_release(&path);
 	weir_vec_release(&r.pre);

@@ -37,8 +37,18 @@
  *                                 wall-clock instant (us since epoch)
  *     "execution_timeout_us": int (optional, for messages),
  *     "limits": {...} | null,
+ *     "executor": "local" | "container" | "amqp"  (absent: local),
+ *     "container": {              executor container (container.h):
+ *        "rootfs" | "image", "mounts", "network", "user", "hostname",
+ *        "limits" (as in the DAG), "runtime", "cache_dir"
+ *     },
  *     "xcom_max_bytes": int,
- *     "secrets": ["..."]          values to mask as *** in the log
+ *     "secrets": ["..."],         values to mask as *** in the log
+ *     "connections": {"NAME": {...}},  the connections the config names
+ *                                 (engine/connections.h; may be absent)
+ *     "weir_database_url": "...", weir's own database, for operators
+ *                                 with needs_store only (optional)
+ *     "dag_file": "..."           the DAG's file (optional)
  *   }
  * weir_spec_build() (engine/spec.h) builds it from the DAG model and
  * defines where the files of a try live.

@@ -87,7 +87,7 @@ const char *weir_trigger_decision_name(enum weir_trigger_decision d)
 enum weir_run_state weir_run_outcome(const struct weir_dag *dag, const enum weir_ti_state *states)
 {
 	for (uint32_t i = 0; i < dag->ntasks; i++) {
-		if (dag->tasks[i].n_downstream)
+		if (!dag->tasks[i].leaf)
 			continue;
 		if (states[i] == WEIR_TI_FAILED || states[i] == WEIR_TI_UPSTREAM_FAILED)
 			return WEIR_RUN_FAILED;

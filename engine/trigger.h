@@ -52,7 +52,8 @@ const char *weir_trigger_decision_name(enum weir_trigger_decision d);
 /*
  * The final state of a run whose task instances are all finished
  * (states[i] for task i): FAILED when a leaf task (no downstream) failed
- * or is upstream_failed, else SUCCESS (Airflow's rule).
+ * or is upstream_failed, else SUCCESS (Airflow's rule).  Callback tasks
+ * (on_success / on_failure) do not count.
  */
 enum weir_run_state weir_run_outcome(const struct weir_dag *dag, const enum weir_ti_state *states);
 

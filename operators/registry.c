@@ -5,4 +5,11 @@
 void weir_operators_register_all(void)
 {
 	weir_operators_register_light();
+	weir_operator_register(&weir_op_http);
+	weir_operator_register(&weir_op_http_sensor);
+	weir_operator_register(&weir_op_sql);
+	weir_operator_register(&weir_op_sql_sensor);
+	weir_operator_register(&weir_op_run_sensor);
+	weir_operator_register(&weir_op_trigger_dag);
+	weir_operator_register(&weir_op_notify);
 }

@@ -17,8 +17,10 @@ pkgs=(
 	netcdf-bin rabbitmq-server runc crun busybox-static mosquitto
 	mosquitto-clients chromium tzdata procps psmisc curl ca-certificates
 	python3 python3-yaml python3-jsonschema
+	# operators tests: TLS test server (openssl s_server)
+	openssl
 	# benchmarks and analysis
-	wrk hyperfine valgrind make snakemake
+	wrk hyperfine valgrind make snakemake strace
 )
 
 missing=()

@@ -33,10 +33,11 @@ static const struct weir_cli_cmd commands[] = {
 	{"users create", "NAME --scopes S1,S2", "create a user for the password grant (asks for the password)",
 	 "      --scopes LIST      comma-separated scopes\n"
 	 "      --password-stdin   read the password from standard input\n", weir_cmd_users_create},
-	{"connections add", "NAME --type TYPE [--host H] [--port P] [--login L] [--password-stdin] [--schema S] [--extra JSON]",
+	{"connections add", "NAME --type TYPE [--host H] [--port P] [--login L] [--password-stdin] [--schema S] [--extra JSON] [--replace]",
 	 "define a named connection (postgres, http, smtp, amqp) in the database",
+	 "      --replace      change an existing connection\n"
 	 "Secrets are stored in the database and masked in task logs.\n", weir_cmd_connections_add},
-	{"connections list", "", "list connections (never their secrets)",
+	{"connections list", "", "list connections of the database and the connections file (never their secrets)",
 	 "      --format F     text (default) or json\n", weir_cmd_connections_list},
 	{"connections delete", "NAME", "delete a connection from the database", NULL,
 	 weir_cmd_connections_delete},

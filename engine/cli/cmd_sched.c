@@ -10,12 +10,14 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "engine/container.h"
 #include "common/str.h"
 #include "common/time.h"
 #include "engine/cli/cli.h"
 #include "engine/duration.h"
 #include "engine/sched.h"
 #include "engine/store.h"
+#include "api/api.h"
 
 static struct weir_sched *running;
 
@@ -81,6 +83,15 @@ static int sched_opts(struct weir_cli *cli, struct weir_sched_opts *o, char exe[
 		return WEIR_EXIT_INVALID;
 	}
 	o->xcom_max_bytes = (size_t)v;
+	{
+		const char *rt = weir_config_get(c, WEIR_CFG_CONTAINER_RUNTIME);
+		enum weir_container_runtime k;
+		if (weir_container_runtime_parse(rt, &k) < 0) {
+			weir_cli_error("container_runtime must be runc, crun or podman, not \"%s\"", rt);
+			return WEIR_EXIT_INVALID;
+		}
+		snprintf(o->container_runtime, sizeof(o->container_runtime), "%s", rt);
+	}
 	weir_buf_release(&err);
 	return 0;
 }
@@ -173,6 +184,12 @@ int weir_cmd_scheduler(struct weir_cli *cli, int argc, char **argv)
 int weir_cmd_standalone(struct weir_cli *cli, int argc, char **argv)
 {
 	struct weir_store *st = NULL;
+	struct weir_api_opts ao;
+	struct weir_api *api = NULL;
+	struct weir_buf err = WEIR_BUF_INIT(WEIR_BUF_NOLIMIT);
+	char id[WEIR_API_CLIENT_ID_BUFSZ], secret[WEIR_API_SECRET_BUFSZ];
+	const char *url;
+	bool created = false;
 	int rc;
 
 	weir_log_component = "standalone";
@@ -182,16 +199,50 @@ int weir_cmd_standalone(struct weir_cli *cli, int argc, char **argv)
 	rc = weir_cli_store(cli, &st);
 	if (rc)
 		return rc;
+	url = weir_config_get(&cli->cfg, WEIR_CFG_DATABASE_URL);
+	if (!*url && weir_cli_private_cluster_url(cli, &url))
+		return WEIR_EXIT_INVALID;
+
+	/* The HTTP API, in its own threads; an admin client on first start. */
+	if (weir_api_bootstrap_admin(st, id, secret, &created, &err) < 0) {
+		weir_cli_error("could not create the admin client: %s", err.buf);
+		rc = WEIR_EXIT_INVALID;
+		goto out;
+	}
+	if (weir_api_opts_from_config(&cli->cfg, &ao, &err) < 0) {
+		weir_cli_error("%s", err.buf);
+		rc = WEIR_EXIT_INVALID;
+		goto out;
+	}
+	ao.database_url = url;
+	if (weir_api_start(&ao, &api, &err) < 0) {
+		weir_cli_error("could not start the HTTP API: %s", err.buf);
+		rc = WEIR_EXIT_INVALID;
+		goto out;
+	}
 	printf("weir standalone\n"
 	       "  database:     %s\n"
 	       "  DAG folder:   %s\n"
 	       "  task logs:    %s/logs\n"
-	       "  stop with Ctrl-C\n",
+	       "  API and UI:   http%s://%s (port %d)\n",
 	       *weir_config_get(&cli->cfg, WEIR_CFG_DATABASE_URL) ? "database_url (configured)"
 								   : "private PostgreSQL under WEIR_HOME/pg",
-	       weir_config_get(&cli->cfg, WEIR_CFG_DAGS_FOLDER), weir_config_get(&cli->cfg, WEIR_CFG_HOME));
+	       weir_config_get(&cli->cfg, WEIR_CFG_DAGS_FOLDER), weir_config_get(&cli->cfg, WEIR_CFG_HOME),
+	       ao.tls_cert && *ao.tls_cert ? "s" : "", ao.listen, weir_api_port(api));
+	if (created)
+		printf("  admin client (shown once, keep it):\n"
+		       "    client_id: %s\n"
+		       "    client_secret: %s\n",
+		       id, secret);
+	printf("  stop with Ctrl-C\n");
 	fflush(stdout);
 	rc = run_scheduler(cli, st);
+	st = NULL; /* run_scheduler owns it */
+	weir_api_stop(api, 10000);
+	api = NULL;
+out:
+	weir_store_close(st);
+	weir_buf_release(&err);
 	/* Stop what we started; a cluster that was already running stays. */
 	if (weir_cli_private_cluster_started()) {
 		weir_info("stopping the private PostgreSQL");

@@ -27,8 +27,10 @@
 #include "common/vec.h"
 #include "common/xalloc.h"
 #include "engine/cli/cli.h"
+#include "engine/connections.h"
 #include "engine/dag.h"
 #include "engine/spec.h"
+#include "engine/store.h"
 #include "engine/taskrun.h"
 #include "engine/uuid.h"
 #include "common/banned.h"
@@ -179,6 +181,7 @@ int weir_cmd_tasks_test(struct weir_cli *cli, int argc, char **argv)
 	struct weir_buf err = WEIR_BUF_INIT(WEIR_BUF_NOLIMIT);
 	struct test_follow tf = {0};
 	struct weir_dag *dag = NULL;
+	struct weir_store *st = NULL;
 	struct weir_uuid uuid;
 	json_t *given = json_object(), *params = NULL, *conf = NULL, *xcom = json_object();
 	json_t *spec = NULL, *result = NULL;
@@ -292,6 +295,26 @@ int weir_cmd_tasks_test(struct weir_cli *cli, int argc, char **argv)
 	run.attempt_id = attempt;
 	run.xcom_max_bytes = (size_t)xmax;
 	run.home = home;
+	run.container_runtime = weir_config_get(&cli->cfg, WEIR_CFG_CONTAINER_RUNTIME);
+	/* Connections (and weir's database for trigger_dag / run_sensor), as
+	 * a scheduler would give them: the database is optional here. */
+	{
+		const struct weir_task *t = &dag->tasks[task];
+		json_t *names = json_array();
+		weir_connections_referenced(t->op, t->config, names);
+		if ((json_array_size(names) || (t->op && t->op->needs_store)) && weir_cli_store(cli, &st) != 0) {
+			fprintf(stderr, "weir: continuing without the database: connections come from the connections file only\n");
+			st = NULL;
+		}
+		json_decref(names);
+		if (st && t->op && t->op->needs_store) {
+			run.database_url = weir_config_get(&cli->cfg, WEIR_CFG_DATABASE_URL);
+			if (!*run.database_url && weir_cli_private_cluster_url(cli, &run.database_url) != 0)
+				run.database_url = NULL;
+		}
+		run.connections = weir_connections_resolve(st, weir_config_get(&cli->cfg, WEIR_CFG_HOME), t->op,
+							   t->config);
+	}
 	spec = weir_spec_build(dag, (uint32_t)task, &run);
 
 	/* The log goes to stdout as it is written, from a second thread
@@ -323,6 +346,8 @@ out:
 	free(run_id);
 	if (dag)
 		weir_dag_unref(dag);
+	json_decref(run.connections);
+	weir_store_close(st);
 	weir_buf_release(&err);
 	return rc;
 }

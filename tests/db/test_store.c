@@ -122,9 +122,18 @@ static void test_store__migrates_from_empty_then_is_up_to_date(void)
 	weir_buf_reset(&out);
 	CHECK_OK(weir_store_migrate(st, &out, &err));
 	CHECK_STR_EQ(out.buf, "database schema is up to date\n");
-	v = check_pg_sql(ci, "SELECT count(*) FROM weir_migrations");
-	CHECK_STR_EQ(v, "1");
-	free(v);
+	{
+		/* Every migration compiled in, once. */
+		json_t *st2 = NULL;
+		char want[16];
+		CHECK_OK(weir_store_status(st, &st2, &err));
+		snprintf(want, sizeof(want), "%zu", json_array_size(json_object_get(st2, "migrations")));
+		CHECK_INT_OP(json_array_size(json_object_get(st2, "migrations")), >=, 1);
+		json_decref(st2);
+		v = check_pg_sql(ci, "SELECT count(*) FROM weir_migrations");
+		CHECK_STR_EQ(v, want);
+		free(v);
+	}
 	v = check_pg_sql(ci, "SELECT count(*) FROM pools WHERE name = 'default_pool'");
 	CHECK_STR_EQ(v, "1");
 	free(v);
@@ -193,8 +202,9 @@ static void test_store__concurrent_migrate_applies_each_migration_once(void)
 		CHECK_INT_EQ(waitpid(kids[i], &status, 0), kids[i]);
 		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	}
-	v = check_pg_sql(conn, "SELECT count(*) || '/' || count(DISTINCT version) FROM weir_migrations");
-	CHECK_STR_EQ(v, "1/1");
+	v = check_pg_sql(conn, "SELECT count(*) = count(DISTINCT version) AND count(*) >= 1"
+			       " AND max(version) = count(*) FROM weir_migrations");
+	CHECK_STR_EQ(v, "t");
 	free(v);
 }
 

@@ -309,10 +309,19 @@ static void test_sched__paused_dag_holds_triggered_runs_until_unpaused(void)
 	env_start(&e, 0, NULL);
 	env_wait_sql(&e, 20, "SELECT count(*) = 1 FROM dags WHERE is_paused");
 	env_trigger(&e, "held", "r1", NULL);
+	env_trigger(&e, "held", "r2", NULL);
 	usleep(1500000);
-	CHECK_SQL(&e, "RECEIVED", "SELECT state FROM dag_runs");
+	CHECK_SQL(&e, "RECEIVED,RECEIVED", "SELECT string_agg(state, ',') FROM dag_runs");
+	/* A run aborted before it started simply ends. */
+	{
+		const char *abort_args[] = {"runs", "abort", "r2", NULL};
+		CHECK_INT_EQ(env_weir(&e, NULL, abort_args), 0);
+	}
 	CHECK_INT_EQ(env_weir(&e, NULL, args), 0);
 	CHECK_STR_EQ(env_wait_run(&e, "held", "r1", 30), "SUCCESS");
+	CHECK_SQL(&e, "ABORTED", "SELECT state FROM dag_runs WHERE run_id = 'r2'");
+	CHECK_SQL(&e, "0", "SELECT count(*) FROM task_instances t JOIN dag_runs r ON r.id = t.run_pk"
+			   " WHERE r.run_id = 'r2'");
 	env_stop_all(&e);
 }
 
@@ -510,7 +519,63 @@ static void test_sched__abort_kills_running_tasks(void)
 	env_stop_all(&e);
 }
 
+static void test_sched__a_try_on_a_silent_host_is_failed_after_the_heartbeat_timeout(void)
+{
+	struct weir_env e;
+	static const char *const fast[] = {"WEIR_HEARTBEAT_TIMEOUT=3s", NULL};
+
+	env_init(&e);
+	env_dag(&e, "far.yaml",
+		"version: 1\ndag: far\ntasks:\n"
+		"  - {id: t, operator: command, retries: 1, retry_delay: 1s, shell: \"sleep 2\"}\n");
+	env_start(&e, 0, fast);
+	env_wait_sql(&e, 20, "SELECT count(*) = 1 FROM dags");
+	env_trigger(&e, "far", "r1", NULL);
+	env_wait_sql(&e, 20, "SELECT state = 'running' FROM task_instances");
+	env_stop(&e, 0, true);
+	/* As if the try ran on another machine whose scheduler died. */
+	free(env_sql(&e, "UPDATE task_instances SET hostname = 'ghost', heartbeat_at = now()"));
+	free(env_sql(&e, "UPDATE schedulers SET hostname = 'ghost'"));
+	env_start(&e, 0, fast);
+	CHECK_STR_EQ(env_wait_run(&e, "far", "r1", 60), "SUCCESS");
+	CHECK_SQL(&e, "1:up_for_retry,2:success",
+		  "SELECT string_agg(try_number || ':' || state, ',' ORDER BY try_number) FROM task_tries");
+	CHECK_SQL(&e, "t", "SELECT reason LIKE 'host ghost stopped sending heartbeats%%' FROM task_tries"
+			   " WHERE try_number = 1");
+	env_stop_all(&e);
+}
+
+static void test_sched__callbacks_run_once_the_run_is_decided(void)
+{
+	struct weir_env e;
+
+	env_init(&e);
+	env_dag(&e, "cb.yaml",
+		"version: 1\ndag: cb\nparams: {fail: {type: boolean, default: false}}\n"
+		"on_success: {operator: command, shell: \"echo '::xcom said=\\\"ok {{ xcom.work.n }}\\\"'\"}\n"
+		"on_failure: {operator: command, shell: \"echo '::xcom said=\\\"failed\\\"'\"}\n"
+		"tasks:\n"
+		"  - {id: work, operator: command, shell: \"echo '::xcom n=7'; test {{ params.fail }} = false\"}\n");
+	env_start(&e, 0, NULL);
+	env_wait_sql(&e, 20, "SELECT count(*) = 1 FROM dags");
+	env_trigger(&e, "cb", "good", NULL);
+	env_trigger(&e, "cb", "bad", "{\"fail\": true}");
+	CHECK_STR_EQ(env_wait_run(&e, "cb", "good", 30), "SUCCESS");
+	CHECK_STR_EQ(env_wait_run(&e, "cb", "bad", 30), "FAILED");
+	CHECK_SQL(&e, "on_failure:skipped,on_success:success,work:success",
+		  "SELECT string_agg(t.task_id || ':' || t.state, ',' ORDER BY t.task_id) FROM task_instances t"
+		  " JOIN dag_runs r ON r.id = t.run_pk WHERE r.run_id = 'good'");
+	CHECK_SQL(&e, "\"ok 7\"", "SELECT x.value::text FROM xcom x JOIN dag_runs r ON r.id = x.run_pk"
+				   " WHERE r.run_id = 'good' AND x.key = 'said'");
+	CHECK_SQL(&e, "on_failure:success,on_success:skipped,work:failed",
+		  "SELECT string_agg(t.task_id || ':' || t.state, ',' ORDER BY t.task_id) FROM task_instances t"
+		  " JOIN dag_runs r ON r.id = t.run_pk WHERE r.run_id = 'bad'");
+	env_stop_all(&e);
+}
+
 static const struct check_test tests[] = {
+	CHECK_TEST(test_sched__callbacks_run_once_the_run_is_decided),
+	CHECK_TEST(test_sched__a_try_on_a_silent_host_is_failed_after_the_heartbeat_timeout),
 	CHECK_TEST(test_sched__every_trigger_rule_decides_like_airflow),
 	CHECK_TEST(test_sched__branch_skips_the_unchosen_path_and_joins),
 	CHECK_TEST(test_sched__invalid_exit_code_makes_the_order_invalid),

@@ -122,7 +122,41 @@ static void test_trigger__run_outcome_comes_from_the_leaves(void)
 	weir_dag_unref(dag);
 }
 
+static void test_trigger__callbacks_run_after_the_leaves_and_do_not_count(void)
+{
+	struct weir_dag *dag = load("version: 1\ndag: cb\n"
+				    "on_success: {operator: command, shell: \"echo ok {{ xcom.b.n }}\"}\n"
+				    "on_failure: {operator: command, shell: \"echo failed\", retries: 2}\n"
+				    "tasks:\n"
+				    "  - {id: a, operator: command, shell: x}\n"
+				    "  - {id: b, operator: command, shell: x, depends_on: [a]}\n"
+				    "  - {id: c, operator: command, shell: x, depends_on: [a]}\n");
+	long ok = weir_dag_task_index(dag, "on_success"), bad = weir_dag_task_index(dag, "on_failure");
+	enum weir_ti_state st[5];
+
+	CHECK_INT_EQ(dag->ntasks, 5);
+	CHECK(ok >= 0 && bad >= 0);
+	CHECK(dag->tasks[ok].callback && dag->tasks[bad].callback);
+	/* After both leaves (b, c), not after a. */
+	CHECK_INT_EQ(dag->tasks[ok].n_upstream, 2);
+	CHECK_INT_EQ(dag->tasks[ok].trigger_rule, WEIR_TRIGGER_NONE_FAILED);
+	CHECK_INT_EQ(dag->tasks[bad].trigger_rule, WEIR_TRIGGER_ONE_FAILED);
+	CHECK_INT_EQ(dag->tasks[bad].retries, 2);
+	CHECK(dag->tasks[weir_dag_task_index(dag, "b")].leaf);
+	CHECK(!dag->tasks[weir_dag_task_index(dag, "a")].leaf);
+	/* A failed callback does not turn a successful run into a failure. */
+	for (int i = 0; i < 5; i++)
+		st[i] = WEIR_TI_SUCCESS;
+	st[bad] = WEIR_TI_SKIPPED;
+	st[ok] = WEIR_TI_FAILED;
+	CHECK_INT_EQ(weir_run_outcome(dag, st), WEIR_RUN_SUCCESS);
+	st[weir_dag_task_index(dag, "c")] = WEIR_TI_FAILED;
+	CHECK_INT_EQ(weir_run_outcome(dag, st), WEIR_RUN_FAILED);
+	weir_dag_unref(dag);
+}
+
 static const struct check_test tests[] = {
+	CHECK_TEST(test_trigger__callbacks_run_after_the_leaves_and_do_not_count),
 	CHECK_TEST(test_trigger__every_rule_matches_the_oracle_for_all_combinations),
 	CHECK_TEST(test_trigger__decides_early_like_airflow),
 	CHECK_TEST(test_trigger__run_outcome_comes_from_the_leaves),

@@ -14,7 +14,8 @@
 #
 # WEIR_TEST_PG_DURABLE=1 keeps synchronous_commit on, so a committed
 # transaction survives `restart` (an immediate shutdown); tests that kill
-# the server need it.
+# the server need it.  WEIR_TEST_PG_FSYNC=1 also turns fsync and
+# full_page_writes on, as in production (benchmarks of a durable store).
 set -euo pipefail
 bin=/usr/lib/postgresql/15/bin
 cmd=${1:?usage: pg.sh start|stop|restart STATE_DIR [WEIR_BINARY]}
@@ -30,10 +31,11 @@ as_owner() {
 }
 
 start_server() {
-	local dir=$1 port=$2 sync=off
+	local dir=$1 port=$2 sync=off fsync=off
 	[[ ${WEIR_TEST_PG_DURABLE:-0} == 1 || -f $dir/durable ]] && sync=on
+	[[ ${WEIR_TEST_PG_FSYNC:-0} == 1 || -f $dir/fsync ]] && fsync=on
 	as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 60 -s \
-		-o "-c fsync=off -c synchronous_commit=$sync -c full_page_writes=off -c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=300 -c shared_buffers=64MB" \
+		-o "-c fsync=$fsync -c synchronous_commit=$sync -c full_page_writes=$fsync -c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=300 -c shared_buffers=64MB" \
 		start
 }
 
@@ -49,6 +51,7 @@ start)
 	[[ $(id -u) == 0 ]] && chown postgres: "$dir"
 	as_owner "$bin/initdb" -D "$dir/data" --no-sync -A trust -U weir_test -E UTF8 --locale=C >"$dir/initdb.log"
 	[[ ${WEIR_TEST_PG_DURABLE:-0} == 1 ]] && touch "$dir/durable"
+	[[ ${WEIR_TEST_PG_FSYNC:-0} == 1 ]] && touch "$dir/fsync"
 	port=
 	for _ in $(seq 1 20); do
 		p=$((20000 + RANDOM % 30000))
