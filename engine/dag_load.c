@@ -56,33 +56,7 @@ static const char *const param_keys[] = {
 	"type", "default", "enum", "minimum", "maximum", "pattern", "required", "description", NULL,
 };
 
-static const char *const trigger_names[WEIR_TRIGGER__COUNT + 1] = {
-	"all_success", "all_failed", "all_done", "one_success", "one_failed", "one_done",
-	"none_failed", "none_skipped", "none_failed_min_one_success", "always", NULL,
-};
-static const char *const executor_names[WEIR_EXECUTOR__COUNT + 1] = {
-	"local", "container", "amqp", NULL,
-};
-static const char *const param_type_names[WEIR_PARAM__COUNT + 1] = {
-	"string", "integer", "number", "boolean", "object", "array", "wkt", "geojson", NULL,
-};
-static const char *const weight_rule_names[] = {"downstream", "upstream", "absolute", NULL};
-static const char *const mode_names[] = {"poke", "reschedule", NULL};
-
-const char *weir_trigger_rule_name(enum weir_trigger_rule r)
-{
-	return (unsigned)r < WEIR_TRIGGER__COUNT ? trigger_names[r] : "?";
-}
-
-const char *weir_executor_name(enum weir_executor_kind e)
-{
-	return (unsigned)e < WEIR_EXECUTOR__COUNT ? executor_names[e] : "?";
-}
-
-const char *weir_param_type_name(enum weir_param_type t)
-{
-	return (unsigned)t < WEIR_PARAM__COUNT ? param_type_names[t] : "?";
-}
+#include "engine/dag_int.h"
 
 struct ld {
 	struct weir_dag *dag;
@@ -656,7 +630,7 @@ static void load_params(struct ld *l, const struct weir_node *n)
 			continue;
 		}
 		check_keys(l, decl, param_keys, NULL, "param declaration");
-		if ((v = weir_node_get(decl, "type")) && get_enum(l, v, "param type", param_type_names, &t)) {
+		if ((v = weir_node_get(decl, "type")) && get_enum(l, v, "param type", weir__param_type_names, &t)) {
 			p->type = (enum weir_param_type)t;
 			has_type = true;
 		}
@@ -848,7 +822,7 @@ static void load_task_common(struct ld *l, struct weir_task *task, const struct 
 
 	if ((v = weir_node_get(t, "description")))
 		task->description = adup(l, get_string(l, v, "description"));
-	if ((v = tget(l, t, "trigger_rule")) && get_enum(l, v, "trigger_rule", trigger_names, &e))
+	if ((v = tget(l, t, "trigger_rule")) && get_enum(l, v, "trigger_rule", weir__trigger_names, &e))
 		task->trigger_rule = (enum weir_trigger_rule)e;
 	if ((v = tget(l, t, "retries")) && get_int(l, v, "retries", 0, 1000, &i))
 		task->retries = (int)i;
@@ -876,9 +850,9 @@ static void load_task_common(struct ld *l, struct weir_task *task, const struct 
 	if ((v = tget(l, t, "priority_weight")) &&
 	    get_int(l, v, "priority_weight", -1000000, 1000000, &i))
 		task->priority_weight = (int)i;
-	if ((v = tget(l, t, "weight_rule")) && get_enum(l, v, "weight_rule", weight_rule_names, &e))
+	if ((v = tget(l, t, "weight_rule")) && get_enum(l, v, "weight_rule", weir__weight_rule_names, &e))
 		task->weight_rule = (enum weir_weight_rule)e;
-	if ((v = tget(l, t, "executor")) && get_enum(l, v, "executor", executor_names, &e)) {
+	if ((v = tget(l, t, "executor")) && get_enum(l, v, "executor", weir__executor_names, &e)) {
 		task->executor = (enum weir_executor_kind)e;
 		/* Part of the format, not of this version: say so at load time
 		 * rather than run the task somewhere else. */
@@ -920,7 +894,7 @@ static void load_task_common(struct ld *l, struct weir_task *task, const struct 
 				weir_diag_at(l->d, v, "\"poke_interval\" must be at least 100ms");
 			if ((v = tget(l, t, "timeout")))
 				get_duration(l, v, "timeout", &task->sensor_timeout_us);
-			if ((v = tget(l, t, "mode")) && get_enum(l, v, "mode", mode_names, &e))
+			if ((v = tget(l, t, "mode")) && get_enum(l, v, "mode", weir__mode_names, &e))
 				task->mode = (enum weir_sensor_mode)e;
 		}
 	}

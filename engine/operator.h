@@ -110,6 +110,15 @@ const char *const *weir_operator_names(void);
  *   this call.  At the deadline, or when the runner is told to stop
  *   (SIGTERM), the group gets SIGTERM, then SIGKILL 5 s later; the
  *   message says why and the runner fails the try with it.
+ *   With `executor: container` the program runs inside the task's
+ *   container (docs/containers.md): it sees the run_dir, $WEIR_XCOM_FILE
+ *   and the DAG's mounts, not the runner's other files, and argv[0] is
+ *   looked up in the container's PATH.
+ * weir_task_share: makes host folder dir (absolute) visible, read-write at
+ *   the same path, to the programs weir_task_spawn starts afterwards in
+ *   this try when they run in a container (a no-op for local ones).  For
+ *   operators that hand the program files of their own (a script in a
+ *   temporary folder).
  * weir_task_sleep: waits until until_us (wall clock) for operators that
  *   poll (sensors).  Returns 0, WEIR_ETIMEDOUT when the execution
  *   deadline came first, or WEIR_ESHUTDOWN when the runner was told to
@@ -124,6 +133,7 @@ void weir_task_log(struct weir_task_ctx *ctx, const char *fmt, ...)
 int weir_task_xcom(struct weir_task_ctx *ctx, const char *key, json_t *value);
 int weir_task_spawn(struct weir_task_ctx *ctx, const char *const *argv, json_t *env,
 		    const char *cwd, const char *stdin_text);
+void weir_task_share(struct weir_task_ctx *ctx, const char *dir);
 int weir_task_sleep(struct weir_task_ctx *ctx, int64_t until_us);
 
 /* Implemented in operators/: registers every shipped operator, or only

@@ -464,6 +464,7 @@ int weir_sched_new(const struct weir_sched_opts *o, struct weir_store *st,
 	s->o.dags_folder = weir_xstrdup(o->dags_folder);
 	s->o.weir_exe = weir_xstrdup(o->weir_exe);
 	s->o.task_exe = o->task_exe ? weir_xstrdup(o->task_exe) : NULL;
+	s->o.database_url = o->database_url ? weir_xstrdup(o->database_url) : NULL;
 	s->st = st;
 	s->inotify_fd = s->store_fd = s->sigchld_fd = -1;
 	s->live_schedulers = 1;
@@ -612,6 +613,7 @@ void weir_sched_free(struct weir_sched *s)
 	free((char *)s->o.dags_folder);
 	free((char *)s->o.weir_exe);
 	free((char *)s->o.task_exe);
+	free((char *)s->o.database_url);
 	free(s->logs_dir);
 	free(s);
 }

@@ -23,6 +23,8 @@ struct weir_sched_opts {
 	const char *dags_folder;
 	const char *weir_exe;      /* the binary started as `weir task run` */
 	const char *task_exe;      /* the lean runner `weir-task`, or NULL */
+	const char *database_url;  /* for operators that need the store
+				      (trigger_dag, run_sensor); masked in logs */
 	int parallelism;           /* task processes at once (>= 1) */
 	int64_t heartbeat_timeout_ms;
 	int64_t kill_grace_ms;     /* SIGTERM -> SIGKILL (default 5000) */

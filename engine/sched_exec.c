@@ -382,6 +382,7 @@ static json_t *build_spec(struct weir_sched *s, struct sched_try *t)
 	sr.sensor_start_us = r->ti[t->task].sensor_started;
 	sr.xcom_max_bytes = s->o.xcom_max_bytes;
 	sr.home = s->o.home;
+	sr.database_url = s->o.database_url;
 	sr.run_dir = r->run_dir;
 	sr.container_runtime = s->o.container_runtime[0] ? s->o.container_runtime : NULL;
 	/* Connections the task's config names (cached; never fails). */

@@ -52,9 +52,15 @@ if ((${#missing[@]})); then
 fi
 
 # The UI tests drive Debian's chromium through playwright-core (no browser
-# download).  Installed into ui-static/tests/node_modules, which git ignores.
+# download; the version is pinned in tests/ui/package-lock.json).  Installed
+# into tests/ui/node_modules, which git ignores.  Without the npm registry
+# this fails, loudly: the browser tests cannot run without it.
 top=$(cd "$(dirname "$0")/.." && pwd)
 if [[ -f $top/tests/ui/package.json && ! -d $top/tests/ui/node_modules/playwright-core ]]; then
-	(cd "$top/tests/ui" && npm install --no-audit --no-fund --loglevel=error)
+	if ! (cd "$top/tests/ui" && npm ci --no-audit --no-fund --loglevel=error); then
+		echo "install-deps: error: npm ci in tests/ui failed (is the npm registry reachable?);" >&2
+		echo "install-deps: the browser tests (ctest -R ui_e2e) need tests/ui/node_modules/playwright-core" >&2
+		exit 1
+	fi
 fi
 echo "install-deps: all dependencies present"

@@ -55,6 +55,9 @@ static int sched_opts(struct weir_cli *cli, struct weir_sched_opts *o, char exe[
 		return WEIR_EXIT_INVALID;
 	}
 	o->weir_exe = exe;
+	o->database_url = weir_config_get(c, WEIR_CFG_DATABASE_URL);
+	if (!*o->database_url && weir_cli_private_cluster_url(cli, &o->database_url))
+		return WEIR_EXIT_INVALID;
 	/* The lean runner lives next to us. */
 	snprintf(task_exe, sizeof(task_exe), "%s", exe);
 	if (strrchr(task_exe, '/')) {

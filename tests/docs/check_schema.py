@@ -32,11 +32,11 @@ for f in sorted((src / "dags").glob("*.yaml")):
         print(f"{f.name}: {'/'.join(map(str, e.path))}: {e.message}")
         failed += 1
 
-loader = (src / "engine/dag_load.c").read_text()
+loader = (src / "engine/dag_load.c").read_text() + (src / "engine/dag_names.c").read_text()
 
 
 def c_table(name):
-    m = re.search(r"static const char \*const " + name + r"\[[^\]]*\] = \{(.*?)\};", loader, re.S)
+    m = re.search(r"const char \*const (?:weir__)?" + name + r"\[[^\]]*\] = \{(.*?)\};", loader, re.S)
     return {s for s in re.findall(r'"([^"]+)"', m.group(1))}
 
 
