@@ -30,15 +30,19 @@
  * Errors (connection, SQL) fail the try; the task's retries apply.  The
  * execution deadline and a stop cancel a running statement on the server.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/time.h"
 #include "common/xalloc.h"
+#include "engine/sqlclient.h"
 #include "operators/ops_int.h"
 #include "operators/operators.h"
-#include "operators/pgutil.h"
+#include "operators/sql_int.h"
 #include "common/banned.h"
+
+#define CONNECT_TIMEOUT_S 30
 
 static const char *const keys[] = {"connection", "sql", "parameters", "fetch", "autocommit", NULL};
 static const char *const fetch_names[] = {"none", "one", "all", NULL};
@@ -97,24 +101,39 @@ static void validate(const struct weir_node *task, struct weir_diags *d)
 	weir__op_want_bool(task, "autocommit", d);
 }
 
-static bool exec_simple(struct weir_task_ctx *ctx, PGconn *c, const char *sql)
+/* For weir_sqlclient: a stop or the deadline cancels the statement. */
+static bool task_interrupted(void *arg)
 {
-	bool lost;
-	PGresult *r = weir__pg_run(ctx, c, sql, sql, NULL, &lost);
+	return weir__op_interrupted(arg);
+}
 
-	PQclear(r);
-	return r != NULL;
+int weir__sql_connect(struct weir_task_ctx *ctx, const char *name, json_t *conn, struct weir_sqlconn **out)
+{
+	long ms = weir__op_deadline_ms(ctx);
+	char app[80];
+	struct weir_sqlclient_opts opts = {
+		.application_name = app,
+		.connect_timeout_s = ms < 0 || ms / 1000 > CONNECT_TIMEOUT_S ? CONNECT_TIMEOUT_S : ms / 1000 + 1,
+		.interrupted = task_interrupted,
+		.arg = ctx,
+	};
+
+	snprintf(app, sizeof(app), "weir:%.30s.%.30s", json_string_value(json_object_get(ctx->spec, "dag_id")),
+		 json_string_value(json_object_get(ctx->spec, "task_id")));
+	weir_buf_reset(&ctx->message);
+	return weir_sqlclient_connect(conn, name, &opts, out, &ctx->message);
 }
 
 static enum weir_op_result run(struct weir_task_ctx *ctx)
 {
 	json_t *conn, *sql = json_object_get(ctx->config, "sql"), *list = NULL, *item;
+	json_t *params = json_object_get(ctx->config, "parameters"); /* NULL: the simple protocol */
 	const char *fetch = weir__op_str(ctx, "fetch");
-	struct weir__pg_params params = {0};
-	bool autocommit = false, has_params = json_object_get(ctx->config, "parameters") != NULL;
+	bool autocommit = false;
 	enum weir_op_result res = WEIR_OP_FAILED;
-	PGresult *last = NULL;
-	PGconn *c = NULL;
+	enum weir_sqlclient_rows want = WEIR_SQLCLIENT_ROWS_NONE;
+	struct weir_sqlclient_result last = WEIR_SQLCLIENT_RESULT_INIT;
+	struct weir_sqlconn *c = NULL;
 	int64_t t0 = weir_mono_us();
 	size_t i;
 
@@ -124,6 +143,10 @@ static enum weir_op_result run(struct weir_task_ctx *ctx)
 		weir_buf_setf(&ctx->message, "\"fetch\" must be none, one or all");
 		goto out;
 	}
+	if (!strcmp(fetch, "one"))
+		want = WEIR_SQLCLIENT_ROWS_FIRST;
+	else if (!strcmp(fetch, "all"))
+		want = WEIR_SQLCLIENT_ROWS_ALL;
 	if (json_is_string(sql)) {
 		list = json_pack("[O]", sql);
 	} else if (json_is_array(sql) && json_array_size(sql) > 0) {
@@ -133,21 +156,21 @@ static enum weir_op_result run(struct weir_task_ctx *ctx)
 		goto out;
 	}
 	if (weir__op_bool(ctx, "autocommit", false, &autocommit) < 0 ||
-	    weir__pg_params_from(ctx, json_object_get(ctx->config, "parameters"), &params) < 0)
+	    weir_sqlclient_params_check(params, &ctx->message) < 0)
 		goto out;
 	conn = weir__op_conn(ctx, "connection", "postgres");
 	if (!conn)
 		goto out;
-	c = weir__pg_connect(ctx, weir__op_str(ctx, "connection"), conn);
-	if (!c)
+	if (weir__sql_connect(ctx, weir__op_str(ctx, "connection"), conn, &c) < 0)
 		goto out;
 	weir_task_log(ctx, "connected to \"%s\" (%s:%s, database %s)%s", weir__op_str(ctx, "connection"),
-		      PQhost(c), PQport(c), PQdb(c), autocommit ? "; autocommit" : "");
-	if (!autocommit && !exec_simple(ctx, c, "BEGIN"))
+		      weir_sqlclient_host(c), weir_sqlclient_port(c), weir_sqlclient_dbname(c),
+		      autocommit ? "; autocommit" : "");
+	if (!autocommit && weir_sqlclient_begin(c, &ctx->message) < 0)
 		goto out;
 	json_array_foreach(list, i, item) {
-		char label[32];
-		bool lost;
+		char label[32], rows[24] = "";
+		bool is_last = i + 1 == json_array_size(list);
 		if (!json_is_string(item)) {
 			weir_buf_setf(&ctx->message, "\"sql\" item %zu is not a string", i);
 			goto out;
@@ -156,37 +179,35 @@ static enum weir_op_result run(struct weir_task_ctx *ctx)
 			snprintf(label, sizeof(label), "sql[%zu]", i);
 		else
 			snprintf(label, sizeof(label), "sql");
-		PQclear(last);
-		last = weir__pg_run(ctx, c, label, json_string_value(item), has_params ? &params : NULL, &lost);
-		if (!last)
+		weir_sqlclient_result_release(&last);
+		/* Only the last statement's rows can be fetched: convert no others. */
+		if (weir_sqlclient_run(c, label, json_string_value(item), params,
+				       is_last ? want : WEIR_SQLCLIENT_ROWS_NONE, &last, &ctx->message) < 0)
 			goto out; /* the transaction dies with the connection */
-		weir_task_log(ctx, "%s: %s%s%s", label, PQcmdStatus(last)[0] ? PQcmdStatus(last) : "done",
-			      PQresultStatus(last) == PGRES_TUPLES_OK ? ", rows: " : "",
-			      PQresultStatus(last) == PGRES_TUPLES_OK ? PQcmdTuples(last) : "");
+		if (last.has_rows && last.affected >= 0)
+			snprintf(rows, sizeof(rows), "%lld", (long long)last.affected);
+		weir_task_log(ctx, "%s: %s%s%s", label, last.command[0] ? last.command : "done",
+			      last.has_rows ? ", rows: " : "", rows);
 	}
-	if (!autocommit && !exec_simple(ctx, c, "COMMIT"))
+	if (!autocommit && weir_sqlclient_commit(c, &ctx->message) < 0)
 		goto out;
 	weir_task_log(ctx, "%s in %.3fs", autocommit ? "done" : "committed", (double)(weir_mono_us() - t0) / 1e6);
 	{
-		const char *n = PQcmdTuples(last);
-		long rows = PQresultStatus(last) == PGRES_TUPLES_OK ? PQntuples(last) : (n && *n ? atol(n) : 0);
-		if (weir_task_xcom(ctx, "rowcount", json_integer(rows)) < 0)
+		int64_t n = last.has_rows ? last.nrows : (last.affected >= 0 ? last.affected : 0);
+		if (weir_task_xcom(ctx, "rowcount", json_integer((json_int_t)n)) < 0)
 			goto out;
 	}
-	if (strcmp(fetch, "none")) {
+	if (want != WEIR_SQLCLIENT_ROWS_NONE) {
 		json_t *v;
-		if (PQresultStatus(last) != PGRES_TUPLES_OK) {
+		if (!last.has_rows) {
 			weir_buf_setf(&ctx->message, "fetch: %s, but the last statement returned no rows (%s)", fetch,
-				      PQcmdStatus(last));
+				      last.command);
 			goto out;
 		}
-		if (!strcmp(fetch, "one")) {
-			v = PQntuples(last) > 0 ? weir__pg_row(last, 0) : json_null();
-		} else {
-			v = json_array();
-			for (int row = 0; row < PQntuples(last); row++)
-				json_array_append_new(v, weir__pg_row(last, row));
-		}
+		if (want == WEIR_SQLCLIENT_ROWS_FIRST)
+			v = json_array_size(last.rows) > 0 ? json_incref(json_array_get(last.rows, 0)) : json_null();
+		else
+			v = json_incref(last.rows);
 		if (weir_task_xcom(ctx, "return_value", v) < 0) {
 			weir_buf_addstr(&ctx->message, " (fetch fewer rows, or fetch: none)");
 			goto out;
@@ -196,10 +217,8 @@ static enum weir_op_result run(struct weir_task_ctx *ctx)
 out:
 	if (res != WEIR_OP_SUCCESS && ctx->message.len)
 		weir_task_log(ctx, "%s", ctx->message.buf);
-	PQclear(last);
-	if (c)
-		PQfinish(c);
-	weir__pg_params_release(&params);
+	weir_sqlclient_result_release(&last);
+	weir_sqlclient_close(c);
 	json_decref(list);
 	return res;
 }

@@ -18,10 +18,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/error.h"
 #include "common/xalloc.h"
+#include "engine/sqlclient.h"
 #include "operators/ops_int.h"
 #include "operators/operators.h"
-#include "operators/pgutil.h"
+#include "operators/sql_int.h"
 #include "common/banned.h"
 
 static const char *const keys[] = {"connection", "sql", "parameters", NULL};
@@ -38,25 +40,22 @@ static void validate(const struct weir_node *task, struct weir_diags *d)
 struct poke {
 	json_t *conn;
 	const char *name;
-	PGconn *c;
-	struct weir__pg_params params;
-	bool has_params;
+	struct weir_sqlconn *c;
+	json_t *params; /* NULL: the simple protocol */
 };
 
-static bool cell_truthy(PGresult *r)
+/* text: the first cell as PostgreSQL's text (NULL: no rows, no columns or SQL NULL). */
+static bool cell_truthy(const char *text)
 {
-	const char *s;
-
-	if (PQntuples(r) == 0 || PQnfields(r) == 0 || PQgetisnull(r, 0, 0))
+	if (!text)
 		return false;
-	s = PQgetvalue(r, 0, 0);
-	if (!*s || !strcmp(s, "0") || !strcasecmp(s, "f") || !strcasecmp(s, "false"))
+	if (!*text || !strcmp(text, "0") || !strcasecmp(text, "f") || !strcasecmp(text, "false"))
 		return false;
 	/* numbers that are zero: 0.0, 0.000, -0 */
 	{
 		char *end;
-		double v = strtod(s, &end);
-		if (end != s && !*end && v == 0.0)
+		double v = strtod(text, &end);
+		if (end != text && !*end && v == 0.0)
 			return false;
 	}
 	return true;
@@ -66,45 +65,42 @@ static int poke(struct weir_task_ctx *ctx, void *arg, struct weir_buf *reason)
 {
 	struct poke *p = arg;
 	const char *sql = weir__op_str(ctx, "sql");
-	PGresult *r;
-	bool lost;
-	int rc = 0;
+	struct weir_sqlclient_result r = WEIR_SQLCLIENT_RESULT_INIT;
+	int rc;
 
 	if (!p->c) {
-		p->c = weir__pg_connect(ctx, p->name, p->conn);
-		if (!p->c) {
+		if (weir__sql_connect(ctx, p->name, p->conn, &p->c) < 0) {
 			weir_buf_addstr(reason, ctx->message.buf);
 			weir_buf_reset(&ctx->message);
 			return 0;
 		}
 	}
-	r = weir__pg_run(ctx, p->c, "sql", sql, p->has_params ? &p->params : NULL, &lost);
-	if (!r) {
+	rc = weir_sqlclient_run(p->c, "sql", sql, p->params, WEIR_SQLCLIENT_ROWS_FIRST, &r, &ctx->message);
+	if (rc < 0) {
 		if (weir__op_interrupted(ctx))
 			return -1;
-		if (!lost)
+		if (rc != WEIR_ECONN)
 			return -1; /* an SQL error: message set */
 		weir_buf_addstr(reason, ctx->message.buf);
 		weir_buf_reset(&ctx->message);
-		PQfinish(p->c);
+		weir_sqlclient_close(p->c);
 		p->c = NULL;
 		return 0;
 	}
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		weir_buf_setf(&ctx->message, "the sensor's query returned no rows (%s): use a SELECT", PQcmdStatus(r));
+	rc = 0;
+	if (!r.has_rows) {
+		weir_buf_setf(&ctx->message, "the sensor's query returned no rows (%s): use a SELECT", r.command);
 		rc = -1;
-	} else if (PQntuples(r) == 0) {
+	} else if (r.nrows == 0) {
 		weir_buf_addstr(reason, "the query returned no rows");
-	} else if (!cell_truthy(r)) {
-		json_t *v = weir__pg_value(r, 0, 0);
-		char *t = weir__op_json_brief(v);
+	} else if (!cell_truthy(r.first_text)) {
+		char *t = weir__op_json_brief(r.first_cell);
 		weir_buf_addf(reason, "the first cell is %s", t);
 		free(t);
-		json_decref(v);
 	} else {
-		rc = weir_task_xcom(ctx, "return_value", weir__pg_row(r, 0)) < 0 ? -1 : 1;
+		rc = weir_task_xcom(ctx, "return_value", json_incref(json_array_get(r.rows, 0))) < 0 ? -1 : 1;
 	}
-	PQclear(r);
+	weir_sqlclient_result_release(&r);
 	return rc;
 }
 
@@ -118,8 +114,8 @@ static enum weir_op_result run(struct weir_task_ctx *ctx)
 		weir_buf_setf(&ctx->message, "\"sql\" must be one query (a string)");
 		return WEIR_OP_FAILED;
 	}
-	p.has_params = json_object_get(ctx->config, "parameters") != NULL;
-	if (weir__pg_params_from(ctx, json_object_get(ctx->config, "parameters"), &p.params) < 0)
+	p.params = json_object_get(ctx->config, "parameters");
+	if (weir_sqlclient_params_check(p.params, &ctx->message) < 0)
 		goto out;
 	p.conn = weir__op_conn(ctx, "connection", "postgres");
 	if (!p.conn)
@@ -128,9 +124,7 @@ static enum weir_op_result run(struct weir_task_ctx *ctx)
 	what = weir_xasprintf("a truthy first cell from \"%s\"", p.name);
 	res = weir__op_sensor_run(ctx, what, poke, &p);
 out:
-	if (p.c)
-		PQfinish(p.c);
-	weir__pg_params_release(&p.params);
+	weir_sqlclient_close(p.c);
 	free(what);
 	return res;
 }
