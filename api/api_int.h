@@ -408,7 +408,7 @@ struct api_ctx {
 	atomic_int_fast64_t tokens_pruned_at; /* monotonic us of the last prune */
 	atomic_uint_fast64_t request_seq;
 	uint64_t request_prefix; /* random per process */
-	bool draining;           /* stopping: add Connection: close */
+	atomic_bool draining;    /* stopping: add Connection: close */
 };
 
 /* Initialises/releases the parts of a context that are not options. */

@@ -21,6 +21,7 @@ void api_ctx_init(struct api_ctx *ctx)
 	pthread_mutex_init(&ctx->health_lock, NULL);
 	pthread_mutex_init(&ctx->metrics_lock, NULL);
 	ctx->tokens = api_token_cache_new();
+	atomic_init(&ctx->draining, false);
 	atomic_init(&ctx->tokens_pruned_at, 0);
 	atomic_init(&ctx->request_seq, 0);
 }

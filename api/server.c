@@ -167,7 +167,7 @@ static enum MHD_Result send_resp(struct MHD_Connection *c, struct conn_req *cr, 
 	MHD_add_response_header(r, "X-Request-Id", cr->rq.request_id);
 	if (!cr->rq.is_static)
 		MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-	if (cr->api->ctx.draining)
+	if (atomic_load(&cr->api->ctx.draining))
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
 	cr->status = rs->status;
 	record(cr->api, cr);
@@ -633,7 +633,7 @@ void weir_api_stop(struct weir_api *api, int64_t grace_ms)
 
 	if (!api)
 		return;
-	api->ctx.draining = true;
+	atomic_store(&api->ctx.draining, true);
 	s = MHD_quiesce_daemon(api->daemon);
 	deadline = weir_mono_ms() + (grace_ms > 0 ? grace_ms : 0);
 	while (atomic_load(&api->active) > 0 && weir_mono_ms() < deadline) {
