@@ -1,6 +1,7 @@
 /* cmd_sched.c: weir scheduler and weir standalone. */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -192,6 +193,7 @@ int weir_cmd_standalone(struct weir_cli *cli, int argc, char **argv)
 	struct weir_buf err = WEIR_BUF_INIT(WEIR_BUF_NOLIMIT);
 	char id[WEIR_API_CLIENT_ID_BUFSZ], secret[WEIR_API_SECRET_BUFSZ];
 	const char *url;
+	sigset_t block, saved;
 	bool created = false;
 	int rc;
 
@@ -218,7 +220,18 @@ int weir_cmd_standalone(struct weir_cli *cli, int argc, char **argv)
 		goto out;
 	}
 	ao.database_url = url;
-	if (weir_api_start(&ao, &api, &err) < 0) {
+	/* The server's threads inherit a mask that blocks the signals the
+	 * scheduler handles, so those always land in this thread. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGCHLD);
+	sigaddset(&block, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &block, &saved);
+	signal(SIGPIPE, SIG_IGN); /* lets libmicrohttpd use sendfile */
+	rc = weir_api_start(&ao, &api, &err);
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	if (rc < 0) {
 		weir_cli_error("could not start the HTTP API: %s", err.buf);
 		rc = WEIR_EXIT_INVALID;
 		goto out;
