@@ -67,6 +67,13 @@
 #define HELPER_OUTPUT_MAX (64u << 10)
 #define CGROUP2_MAGIC 0x63677270
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+/*
+ * podman's global flags for every call: runc and cgroupfs whatever the
+ * machine's containers.conf says (crun refuses hybrid cgroup hosts), so
+ * kill and rm (which may run without our CONTAINERS_CONF, from the
+ * scheduler's cleanup) see the container the way run made it.
+ */
+#define PODMAN_GLOBAL "--runtime=runc", "--cgroup-manager=cgroupfs", "--events-backend=file"
 
 static const char *const runtime_names[] = {
 	[WEIR_RUNTIME_RUNC] = "runc",
@@ -1024,6 +1031,7 @@ struct bind {
 	const char *source, *target;
 	bool readonly;
 	size_t depth;
+	size_t seq;     /* order given: ties keep it */
 };
 
 static size_t depth(const char *p)
@@ -1039,7 +1047,7 @@ static int bind_cmp(const void *a, const void *b)
 	const struct bind *x = a, *y = b;
 	if (x->depth != y->depth)
 		return x->depth < y->depth ? -1 : 1;
-	return x < y ? -1 : x > y; /* stable: qsort gets distinct addresses of the original order */
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
 static bool under(const char *path, const char *dir)
@@ -1129,19 +1137,20 @@ static json_t *build_config(struct weir_container *c, const char *const *argv,
 		      (const char *const[]){"nosuid", "nodev", "mode=1777", NULL});
 
 	for (size_t i = 0; i < c->mounts.n; i++) {
-		struct bind b = {c->mounts.v[i].source, c->mounts.v[i].target, c->mounts.v[i].readonly, 0};
+		struct bind b = {c->mounts.v[i].source, c->mounts.v[i].target, c->mounts.v[i].readonly, 0, 0};
 		weir_vec_push(&binds, b);
 	}
 	for (size_t i = 0; rw_dirs && rw_dirs[i]; i++) {
-		struct bind b = {rw_dirs[i], rw_dirs[i], false, 0};
+		struct bind b = {rw_dirs[i], rw_dirs[i], false, 0, 0};
 		weir_vec_push(&binds, b);
 	}
 	{
-		struct bind b = {xdir, xdir, false, 0};
+		struct bind b = {xdir, xdir, false, 0, 0};
 		weir_vec_push(&binds, b);
 	}
 	for (size_t i = 0; i < binds.n; i++) {
 		binds.v[i].depth = depth(binds.v[i].target);
+		binds.v[i].seq = i;
 		missing_parent(c->root, binds.v[i].target, &tmpfs);
 	}
 	/* Parents before children (a mount inside another mount). */
@@ -1248,6 +1257,11 @@ static int podman_argv(struct weir_container *c, const char *const *argv, const 
 	int rc;
 
 	weir_strvec_push(a, "podman");
+	{
+		static const char *const global[] = {PODMAN_GLOBAL};
+		for (size_t i = 0; i < WEIR_ARRAY_SIZE(global); i++)
+			weir_strvec_push(a, global[i]);
+	}
 	weir_strvec_push(a, "run");
 	weir_strvec_push(a, "--rm");
 	weir_strvec_pushf(a, "--name=%s", c->id);
@@ -1434,7 +1448,7 @@ int weir_container_signal(struct weir_container *c, int sig, struct weir_buf *er
 
 	snprintf(signum, sizeof(signum), "%d", sig);
 	if (c->runtime == WEIR_RUNTIME_PODMAN) {
-		const char *argv[] = {"podman", "kill", "--signal", signum, c->id, NULL};
+		const char *argv[] = {"podman", PODMAN_GLOBAL, "kill", "--signal", signum, c->id, NULL};
 		rc = run_helper(c->runtime, argv, (const char *const *)c->env.v, HELPER_TIMEOUT_MS, &out);
 	} else {
 		const char *argv[] = {c->runtime_name, "kill", "--all", c->id, signum, NULL};
@@ -1515,7 +1529,7 @@ int weir_container_cleanup(const char *runtime, const char *attempt_id, struct w
 		return WEIR_EINVALID;
 	snprintf(id, sizeof(id), "weir-%s", attempt_id);
 	if (rt == WEIR_RUNTIME_PODMAN) {
-		const char *argv[] = {"podman", "rm", "--force", "--ignore", "--time=0", id, NULL};
+		const char *argv[] = {"podman", PODMAN_GLOBAL, "rm", "--force", "--ignore", "--time=0", id, NULL};
 		rc = run_helper(rt, argv, NULL, HELPER_TIMEOUT_MS, &out);
 		existed = rc == 0 && out.len > 0;
 	} else {

@@ -84,6 +84,7 @@ struct taskrun {
 	int64_t execution_timeout_us; /* for messages; 0 when unknown */
 	bool timed_out;               /* the execution deadline passed */
 	struct weir_buf kill_note;    /* container: why the kernel killed it (OOM) */
+	struct weir_strvec shared;    /* container: more folders to mount rw (weir_task_share) */
 	struct weir_buf xcom_err;     /* the first XCom problem (fails the try) */
 	pid_vec pre;                  /* our children before the try started */
 };
@@ -425,6 +426,14 @@ static void xcom_line(struct taskrun *r, const char *text, size_t len)
 	weir_task_xcom(&r->ctx, key, v);
 }
 
+void weir_task_share(struct weir_task_ctx *ctx, const char *dir)
+{
+	struct taskrun *r = runner_of(ctx);
+
+	if (dir && dir[0] == '/' && weir_strvec_find(&r->shared, dir) < 0)
+		weir_strvec_push(&r->shared, dir);
+}
+
 int weir_task_sleep(struct weir_task_ctx *ctx, int64_t until_us)
 {
 	struct taskrun *r = runner_of(ctx);
@@ -664,12 +673,16 @@ int weir_task_spawn(struct weir_task_ctx *ctx, const char *const *argv, json_t *
 	if (ct) {
 		/* The runner stays outside; the program runs inside, through
 		 * the runtime, with the run folder at the same path. */
-		const char *rw[] = {ctx->run_dir, NULL};
+		struct weir_strvec rw = WEIR_STRVEC_INIT;
+		weir_strvec_push(&rw, ctx->run_dir);
+		for (size_t i = 0; i < r->shared.n; i++)
+			weir_strvec_push(&rw, r->shared.v[i]);
 		rc = weir_container_load(ct, ctx->spec, &err);
 		if (rc == 0)
 			rc = weir_container_prepare(ct, json_string_value(json_object_get(ctx->spec, "log_path")),
-						    argv, (const char *const *)envv.v, cwd, rw,
-						    (const char *const *)environ, &err);
+						    argv, (const char *const *)envv.v, cwd,
+						    (const char *const *)rw.v, (const char *const *)environ, &err);
+		weir_strvec_clear(&rw);
 		if (rc < 0) {
 			weir_buf_setf(&ctx->message, "could not set up the container: %s", err.buf);
 			weir_task_log(ctx, "%s", ctx->message.buf);
@@ -1257,6 +1270,7 @@ static json_t *taskrun(json_t *spec, int report_fd, bool *written)
 		.log = WEIR_TASKLOG_INIT,
 		.xcom_err = WEIR_BUF_INIT(WEIR_BUF_NOLIMIT),
 		.kill_note = WEIR_BUF_INIT(WEIR_BUF_NOLIMIT),
+		.shared = WEIR_STRVEC_INIT,
 	};
 	struct saved_signals sigs = {0};
 	struct weir_buf err = WEIR_BUF_INIT(WEIR_BUF_NOLIMIT);
@@ -1472,6 +1486,7 @@ finish:
 	weir_buf_release(&r.ctx.message);
 	weir_buf_release(&r.xcom_err);
 	weir_buf_release(&r.kill_note);
+	weir_strvec_clear(&r.shared);
 	weir_buf_release(&err);
 	weir_buf_release(&path);
 	weir_vec_release(&r.pre);
