@@ -501,6 +501,10 @@ int weir_sched_start(struct weir_sched *s, struct weir_buf *err)
 	if (rc < 0)
 		return rc;
 	sched_pools_load(s);
+	/* Watch before the first scan: a file written in between is then
+	 * seen by both, never by neither (a second look is harmless). */
+	if (sched_inotify_setup(s) < 0)
+		weir_warn("DAG folder changes will not be noticed (inotify unavailable)");
 	rc = sched_dags_scan(s, err);
 	if (rc < 0)
 		return rc;
@@ -517,8 +521,6 @@ int weir_sched_start(struct weir_sched *s, struct weir_buf *err)
 	rc = sched_runs_load(s, 0, err);
 	if (rc < 0)
 		return rc;
-	if (sched_inotify_setup(s) < 0)
-		weir_warn("DAG folder changes will not be noticed (inotify unavailable)");
 	s->store_fd = weir_store_fd(s->st);
 	if (s->store_fd >= 0)
 		weir_loop_add_fd(s->loop, s->store_fd, WEIR_LOOP_READ, on_store, s);

@@ -160,6 +160,35 @@ static size_t count_lines(const char *s)
 	return len && s[len - 1] != '\n' ? n + 1 : n;
 }
 
+/*
+ * Copies script *file into folder tmp (shared with the container) and
+ * points *file at the copy.  Files next to the script are not copied: a
+ * program that needs them mounts their folder (docs/containers.md).
+ */
+static int copy_script(struct weir_task_ctx *ctx, const struct weir__script_lang *lang, const char *tmp,
+		       char **file)
+{
+	struct weir_buf text = WEIR_BUF_INIT(WEIR_BUF_NOLIMIT), err = WEIR_BUF_INIT(WEIR_BUF_NOLIMIT);
+	const char *base = strrchr(*file, '/');
+	char *copy = weir_xasprintf("%s/%s", tmp, base ? base + 1 : *file);
+	int rc = weir_buf_read_file(&text, *file);
+
+	if (rc < 0)
+		weir_buf_setf(&ctx->message, "could not read %s script \"%s\": %s", lang->op, *file, strerror(-rc));
+	else if ((rc = write_file(copy, text.buf, &err)) < 0)
+		weir_buf_setf(&ctx->message, "%s", err.buf);
+	if (rc < 0) {
+		weir_task_log(ctx, "%s", ctx->message.buf);
+		free(copy);
+	} else {
+		free(*file);
+		*file = copy;
+	}
+	weir_buf_release(&text);
+	weir_buf_release(&err);
+	return rc < 0 ? rc : 0;
+}
+
 /* What the status file says, after the interpreter exited. */
 struct status {
 	json_t *doc;
@@ -241,7 +270,7 @@ enum weir_op_result weir__script_run(struct weir_task_ctx *ctx, const struct wei
 {
 	const char *script = weir__op_str(ctx, "script"), *code = weir__op_str(ctx, "code");
 	const char *interp = weir__op_str(ctx, "interpreter"), *jcwd = weir__op_str(ctx, "cwd");
-	const char *path_env, *tmpbase = getenv("TMPDIR");
+	const char *path_env, *tmpbase = getenv("TMPDIR"), *executor;
 	json_t *args = json_object_get(ctx->config, "args"), *env = NULL, *item;
 	struct weir_strvec argv = WEIR_STRVEC_INIT;
 	struct weir_buf err = WEIR_BUF_INIT(WEIR_BUF_NOLIMIT);
@@ -251,7 +280,7 @@ enum weir_op_result weir__script_run(struct weir_task_ctx *ctx, const struct wei
 	char *tmp = NULL, *prog = NULL, *file = NULL, *status_path = NULL, *cwd = NULL, *input = NULL;
 	char cap[32];
 	size_t capn = ctx->xcom_max_bytes * 2 + 1024, i;
-	bool have_status;
+	bool have_status, in_container, copied = false;
 
 	if (!interp)
 		interp = lang->interpreter;
@@ -264,6 +293,15 @@ enum weir_op_result weir__script_run(struct weir_task_ctx *ctx, const struct wei
 		goto out;
 	}
 
+	/* In a container the runtime finds the interpreter in the image's
+	 * PATH, and the program sees only what is mounted: the temporary
+	 * folder is shared, the script copied into it. */
+	executor = json_string_value(json_object_get(ctx->spec, "executor"));
+	in_container = executor && !strcmp(executor, "container");
+	if (in_container) {
+		prog = weir_xstrdup(interp);
+		goto found;
+	}
 	/* The interpreter, found the way the child will find it. */
 	path_env = json_string_value(json_object_get(ctx->env, "PATH"));
 	if (!path_env)
@@ -282,7 +320,7 @@ enum weir_op_result weir__script_run(struct weir_task_ctx *ctx, const struct wei
 		weir_task_log(ctx, "%s", ctx->message.buf);
 		goto out;
 	}
-
+found:
 	if (jcwd)
 		cwd = jcwd[0] == '/' ? weir_xstrdup(jcwd) : weir_xasprintf("%s/%s", ctx->run_dir, jcwd);
 	else
@@ -295,6 +333,8 @@ enum weir_op_result weir__script_run(struct weir_task_ctx *ctx, const struct wei
 		tmp = NULL;
 		goto out;
 	}
+	if (in_container)
+		weir_task_share(ctx, tmp);
 	status_path = weir_xasprintf("%s/status.json", tmp);
 	if (code) {
 		file = weir_xasprintf("%s/inline%s", tmp, lang->ext);
@@ -317,6 +357,11 @@ enum weir_op_result weir__script_run(struct weir_task_ctx *ctx, const struct wei
 			weir_buf_setf(&ctx->message, "could not open %s script \"%s\": %s", lang->op, file, strerror(errno));
 			weir_task_log(ctx, "%s", ctx->message.buf);
 			goto out;
+		}
+		if (in_container) {
+			if (copy_script(ctx, lang, tmp, &file) < 0)
+				goto out; /* message set */
+			copied = true;
 		}
 	}
 
@@ -381,7 +426,7 @@ out:
 	if (tmp) {
 		if (status_path)
 			unlink(status_path);
-		if (code && file)
+		if ((code || copied) && file)
 			unlink(file);
 		rmdir(tmp);
 	}

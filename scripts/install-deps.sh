@@ -14,7 +14,7 @@ pkgs=(
 	librabbitmq-dev libmicrohttpd-dev libjansson-dev uuid-dev libsodium-dev
 	# services and tools the tests start for real
 	postgresql-15 postgresql-15-postgis-3 postgresql-client-15 gdal-bin
-	netcdf-bin rabbitmq-server runc crun busybox-static mosquitto
+	netcdf-bin rabbitmq-server runc crun podman busybox-static mosquitto
 	mosquitto-clients chromium tzdata procps psmisc curl ca-certificates
 	python3 python3-yaml python3-jsonschema
 	# operators tests: TLS test server (openssl s_server)
