@@ -344,7 +344,7 @@ static void load_limits(struct ld *l, const struct weir_node *n, struct weir_lim
 	}
 }
 
-/* container: {rootfs | image, mounts, network, user, hostname, runtime} */
+/* container: {rootfs | image, mounts, network, user, hostname} (the runtime is the container_runtime setting) */
 static void check_container(struct ld *l, const struct weir_node *n)
 {
 	static const char *const keys[] = {"rootfs", "image", "mounts", "network", "user",
