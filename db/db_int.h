@@ -41,6 +41,9 @@ enum pg_stmt {
 	PG__STMT_COUNT,
 };
 
+/* Statements that pg_query_fmt prepares on first use (see db/rows.c). */
+#define PG_MAX_SLOTS 128
+
 struct pg_store {
 	struct weir_store base;
 	PGconn *conn;
@@ -49,6 +52,9 @@ struct pg_store {
 	char *app;            /* application_name (see weir_pg_store_set_app) */
 	struct weir_strvec listening;
 	bool schema_ready;    /* statements prepared (needs migrated schema) */
+	/* Statements prepared on first use (pg_query_fmt's slots), on conn. */
+	unsigned char slot_ready[PG_MAX_SLOTS];
+	bool custom_plans;    /* plan_cache_mode = force_custom_plan set on conn */
 };
 
 /* Ensures a usable connection (reconnecting if needed). */
@@ -74,6 +80,19 @@ int pg_prepare_all(struct pg_store *st, struct weir_buf *err);
  */
 PGresult *pg_query(struct pg_store *st, const char *sql, int n, const char *const *v, int *rc,
 		   struct weir_buf *err);
+/*
+ * pg_query with options.  binary: results in binary format.  slot >= 0
+ * (< PG_MAX_SLOTS, one per SQL text): the statement is prepared on first
+ * use on each connection and executed by name, which saves PostgreSQL
+ * parsing and analysing it every time.  Such sessions run with
+ * plan_cache_mode = force_custom_plan, so a prepared statement is still
+ * planned with each execution's values, exactly as an unnamed one: a
+ * generic plan cannot fold "$n IS NULL OR ..." filters away, and one
+ * chosen while a table is small would stay on the connection as it grows.
+ * slot -1: an unnamed statement, as pg_query.
+ */
+PGresult *pg_query_fmt(struct pg_store *st, const char *sql, int n, const char *const *v, int slot,
+		       bool binary, int *rc, struct weir_buf *err);
 /* pg_query for a write: the number of rows it touched in *rows. */
 int pg_exec_sql(struct pg_store *st, const char *sql, int n, const char *const *v, long *rows,
 		struct weir_buf *err);
@@ -103,6 +122,16 @@ int pg_query_text(struct weir_store *s, const char *name, int nparams, const cha
 		  char **out, size_t *len, struct weir_buf *err);
 int pg_exec(struct weir_store *s, const char *name, int nparams, const char *const *params,
 	    long *rows, struct weir_buf *err);
+
+/*
+ * db/rows.c: writes a binary-format result as JSON, appending to out
+ * (rules in rows.c).  list NULL: the first row as an object, or
+ * WEIR_ENOTFOUND; else {"list": [...], "total_entries": column 1}.
+ * what names the query in messages.  0, WEIR_ENOTFOUND, WEIR_EDB (a
+ * column type or value it cannot write) or WEIR_ETOOBIG (out's limit).
+ */
+int pg_rows_json(const PGresult *res, const char *list, const char *what, struct weir_buf *out,
+		 struct weir_buf *err);
 
 /* Formats an instant for a timestamptz parameter ("" never; NULL for none). */
 const char *pg_ts(int64_t us, char buf[48]);

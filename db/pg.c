@@ -123,6 +123,9 @@ void pg_drop(struct pg_store *st)
 	if (st->conn)
 		PQfinish(st->conn);
 	st->conn = NULL;
+	/* Prepared statements and settings die with the session. */
+	memset(st->slot_ready, 0, sizeof(st->slot_ready));
+	st->custom_plans = false;
 }
 
 int pg_command(struct pg_store *st, const char *sql, struct weir_buf *err)
@@ -142,17 +145,62 @@ int pg_command(struct pg_store *st, const char *sql, struct weir_buf *err)
 PGresult *pg_query(struct pg_store *st, const char *sql, int n, const char *const *v, int *rc,
 		   struct weir_buf *err)
 {
+	return pg_query_fmt(st, sql, n, v, -1, false, rc, err);
+}
+
+/*
+ * Prepares slot's statement on the current connection.  The first one
+ * also sets plan_cache_mode = force_custom_plan for the session: the
+ * prepared statements then skip parsing and analysis but are still
+ * planned with each execution's values (see pg_query_fmt in db_int.h).
+ * false with the failing result in *fail.
+ */
+static bool prepare_slot(struct pg_store *st, int slot, const char *sql, int n, PGresult **fail)
+{
+	char name[32];
+	PGresult *res;
+
+	if (!st->custom_plans) {
+		res = PQexec(st->conn, "SET plan_cache_mode = force_custom_plan");
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			*fail = res;
+			return false;
+		}
+		PQclear(res);
+		st->custom_plans = true;
+	}
+	snprintf(name, sizeof(name), "weir_slot_%d", slot);
+	res = PQprepare(st->conn, name, sql, n, NULL);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		*fail = res;
+		return false;
+	}
+	PQclear(res);
+	st->slot_ready[slot] = 1;
+	return true;
+}
+
+PGresult *pg_query_fmt(struct pg_store *st, const char *sql, int n, const char *const *v, int slot,
+		       bool binary, int *rc, struct weir_buf *err)
+{
 	size_t mark = err->len;
 
+	WEIR_ASSERT(slot < PG_MAX_SLOTS);
 	for (int attempt = 0;; attempt++) {
-		PGresult *res;
+		PGresult *res = NULL;
 		const char *state;
 
 		weir_buf_truncate(err, mark);
 		*rc = pg_ensure(st, err);
 		if (*rc < 0)
 			return NULL;
-		res = PQexecParams(st->conn, sql, n, NULL, v, NULL, NULL, 0);
+		if (slot < 0) {
+			res = PQexecParams(st->conn, sql, n, NULL, v, NULL, NULL, binary ? 1 : 0);
+		} else if (st->slot_ready[slot] || prepare_slot(st, slot, sql, n, &res)) {
+			char name[32];
+			snprintf(name, sizeof(name), "weir_slot_%d", slot);
+			res = PQexecPrepared(st->conn, name, n, v, NULL, NULL, binary ? 1 : 0);
+		}
 		if (PQresultStatus(res) == PGRES_TUPLES_OK || PQresultStatus(res) == PGRES_COMMAND_OK) {
 			*rc = 0;
 			return res;

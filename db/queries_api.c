@@ -1,10 +1,15 @@
 /*
  * queries_api.c: named statements of the HTTP API (see queries.h).
  *
- * Every read returns one row with one json column that IS the response
- * body (or the part of it the handler wraps): PostgreSQL builds it with
- * json_build_object / json_agg, so a listing of 100 runs costs no per-row
- * work in C.  Parameters are text, always bound, and checked by the
+ * Two kinds of reads.  Small ones (weir_api_reads) return one row with
+ * one json column that IS the response body (or the part of it the
+ * handler wraps), built by PostgreSQL with json_build_object / json_agg.
+ * DAGs, runs and task instances, whose listings are the hot paths, are
+ * row statements (weir_api_rows): plain columns, fetched in binary
+ * format and written as JSON by db/rows.c.  Building a 100-run page with
+ * json_agg cost PostgreSQL ~1 ms of CPU (most of it formatting
+ * timestamps and escaping); the rows cost a fraction of that, and the C
+ * writer ~0.05 ms (docs/perf.md, "API").  Parameters are text, always bound, and checked by the
  * handler first (integers, ISO instants, UUIDs), so bad input is a 400
  * before it reaches SQL.  Optional filters are "$n IS NULL OR ..." terms:
  * libpq sends these as unnamed statements, which PostgreSQL plans with the
@@ -25,64 +30,96 @@
 /* shapes                                                               */
 /* ------------------------------------------------------------------ */
 
+/*
+ * Airflow's DAG, DAGRun and TaskInstance are written by db/rows.c from
+ * row statements (weir_api_rows below): each *_COLS list selects one
+ * column per field, named by its alias and written by its type (text ->
+ * string, timestamptz -> ISO string, json/jsonb -> as is, ...).  Nested
+ * values are json columns.  A NULL field is "NULL::text AS key".
+ */
+
 /* Airflow's DAG object for a row d of dags. */
-#define DAG_JSON                                                                                \
-	"json_build_object('dag_id', d.dag_id, 'dag_display_name', d.dag_id,"                   \
-	" 'is_paused', d.is_paused, 'is_active', d.is_active,"                                  \
-	" 'last_parsed_time', d.last_parsed_at, 'last_pickled', NULL, 'last_expired', NULL,"    \
-	" 'scheduler_lock', NULL, 'pickle_id', NULL, 'default_view', 'grid',"                   \
-	" 'fileloc', d.file_path, 'file_token', d.dag_id,"                                      \
-	" 'owners', CASE WHEN d.owner IS NULL THEN '[]'::json ELSE json_build_array(d.owner) END," \
-	" 'description', d.description,"                                                        \
-	" 'schedule_interval', CASE WHEN d.schedule IS NULL THEN NULL"                          \
-	"   ELSE json_build_object('__type', 'CronExpression', 'value', d.schedule) END,"       \
-	" 'timetable_description', d.schedule,"                                                 \
-	" 'tags', (SELECT coalesce(json_agg(json_build_object('name', tg) ORDER BY tg), '[]')"  \
-	"   FROM unnest(d.tags) tg),"                                                           \
-	" 'max_active_tasks', CASE WHEN jsonb_typeof(d.definition->'max_active_tasks') = 'number'" \
-	"   THEN (d.definition->>'max_active_tasks')::numeric::int ELSE 16 END,"                \
-	" 'max_active_runs', d.max_active_runs, 'has_task_concurrency_limits', false,"          \
-	" 'has_import_errors', EXISTS (SELECT 1 FROM import_errors ie"                          \
-	"   WHERE ie.file_path = d.file_path),"                                                 \
-	" 'next_dagrun', d.next_logical_date,"                                                  \
-	" 'next_dagrun_data_interval_start', d.next_logical_date,"                              \
-	" 'next_dagrun_data_interval_end', d.next_run_after,"                                   \
-	" 'next_dagrun_create_after', d.next_run_after,"                                        \
-	" 'max_consecutive_failed_dag_runs', 0, 'is_service', d.is_service,"                    \
-	" 'timezone', d.timezone)"
+#define DAG_COLS                                                                                \
+	" d.dag_id, d.dag_id AS dag_display_name, d.is_paused, d.is_active,"                   \
+	" d.last_parsed_at AS last_parsed_time, NULL::text AS last_pickled,"                    \
+	" NULL::text AS last_expired, NULL::text AS scheduler_lock, NULL::text AS pickle_id,"   \
+	" 'grid'::text AS default_view, d.file_path AS fileloc, d.dag_id AS file_token,"        \
+	" CASE WHEN d.owner IS NULL THEN '[]'::json ELSE json_build_array(d.owner) END AS owners," \
+	" d.description,"                                                                       \
+	" CASE WHEN d.schedule IS NULL THEN NULL"                                               \
+	"   ELSE json_build_object('__type', 'CronExpression', 'value', d.schedule) END"        \
+	"   AS schedule_interval,"                                                              \
+	" d.schedule AS timetable_description,"                                                 \
+	" (SELECT coalesce(json_agg(json_build_object('name', tg) ORDER BY tg), '[]')"          \
+	"   FROM unnest(d.tags) tg) AS tags,"                                                   \
+	" CASE WHEN jsonb_typeof(d.definition->'max_active_tasks') = 'number'"                  \
+	"   THEN (d.definition->>'max_active_tasks')::numeric::int ELSE 16 END"                 \
+	"   AS max_active_tasks,"                                                               \
+	" d.max_active_runs, false AS has_task_concurrency_limits,"                             \
+	" EXISTS (SELECT 1 FROM import_errors ie WHERE ie.file_path = d.file_path)"             \
+	"   AS has_import_errors,"                                                              \
+	" d.next_logical_date AS next_dagrun,"                                                  \
+	" d.next_logical_date AS next_dagrun_data_interval_start,"                              \
+	" d.next_run_after AS next_dagrun_data_interval_end,"                                   \
+	" d.next_run_after AS next_dagrun_create_after,"                                        \
+	" 0 AS max_consecutive_failed_dag_runs, d.is_service, d.timezone"
 
 /* Airflow's DAGRun object for a row r of dag_runs, plus order_id/order_status. */
-#define DAGRUN_JSON                                                                            \
-	"json_build_object('dag_run_id', r.run_id, 'dag_id', r.dag_id,"                         \
-	" 'logical_date', r.logical_date, 'execution_date', r.logical_date,"                    \
-	" 'start_date', r.started_at, 'end_date', r.ended_at,"                                  \
-	" 'data_interval_start', r.data_interval_start, 'data_interval_end', r.data_interval_end," \
-	" 'last_scheduling_decision', NULL,"                                                    \
-	" 'run_type', CASE r.run_type WHEN 'scheduled' THEN 'scheduled'"                        \
-	"   WHEN 'backfill' THEN 'backfill' ELSE 'manual' END,"                                 \
-	" 'state', CASE WHEN r.state IN ('RECEIVED', 'QUEUED') THEN 'queued'"                   \
+#define DAGRUN_COLS                                                                            \
+	" r.run_id AS dag_run_id, r.dag_id,"                                                    \
+	" r.logical_date, r.logical_date AS execution_date,"                                    \
+	" r.started_at AS start_date, r.ended_at AS end_date,"                                  \
+	" r.data_interval_start, r.data_interval_end,"                                          \
+	" NULL::text AS last_scheduling_decision,"                                              \
+	" CASE r.run_type WHEN 'scheduled' THEN 'scheduled'"                                    \
+	"   WHEN 'backfill' THEN 'backfill' ELSE 'manual' END AS run_type,"                     \
+	" CASE WHEN r.state IN ('RECEIVED', 'QUEUED') THEN 'queued'"                            \
 	"   WHEN r.state = 'RUNNING' THEN 'running' WHEN r.state = 'SUCCESS' THEN 'success'"    \
-	"   ELSE 'failed' END,"                                                                 \
-	" 'external_trigger', r.run_type <> 'scheduled', 'conf', r.conf, 'note', r.note,"       \
-	" 'order_id', r.order_id, 'order_status', r.state, 'weir_run_type', r.run_type)"
+	"   ELSE 'failed' END AS state,"                                                        \
+	" r.run_type <> 'scheduled' AS external_trigger, r.conf, r.note,"                       \
+	" r.order_id, r.state AS order_status, r.run_type AS weir_run_type"
 
-/* Airflow's TaskInstance for t (task_instances) of run r (dag_runs), DAG d. */
-#define TI_JSON                                                                                \
-	"json_build_object('task_id', t.task_id, 'task_display_name', t.task_id,"               \
-	" 'dag_id', t.dag_id, 'dag_run_id', r.run_id, 'execution_date', r.logical_date,"        \
-	" 'start_date', t.started_at, 'end_date', t.ended_at,"                                  \
-	" 'duration', extract(epoch FROM t.ended_at - t.started_at),"                           \
-	" 'state', NULLIF(t.state, 'none'), 'try_number', t.try_number, 'map_index', -1,"       \
-	" 'max_tries', greatest(t.max_tries - 1, 0), 'hostname', coalesce(t.hostname, ''),"     \
-	" 'unixname', '', 'pool', t.pool, 'pool_slots', t.pool_slots, 'queue', t.queue,"        \
-	" 'priority_weight', t.priority,"                                                       \
-	" 'operator', (SELECT e->>'operator' FROM jsonb_array_elements("                        \
+/*
+ * Airflow's TaskInstance for t (task_instances) of run r (dag_runs), with
+ * o (TI_OPS) for the operator.  duration is numeric (extract), which
+ * rows.c does not write: to_json gives its text, as json_build_object
+ * wrote it.
+ */
+#define TI_COLS                                                                                \
+	" t.task_id, t.task_id AS task_display_name,"                                           \
+	" t.dag_id, r.run_id AS dag_run_id, r.logical_date AS execution_date,"                  \
+	" t.started_at AS start_date, t.ended_at AS end_date,"                                  \
+	" to_json(extract(epoch FROM t.ended_at - t.started_at)) AS duration,"                  \
+	" NULLIF(t.state, 'none') AS state, t.try_number, -1 AS map_index,"                     \
+	" greatest(t.max_tries - 1, 0) AS max_tries, coalesce(t.hostname, '') AS hostname,"     \
+	" ''::text AS unixname, t.pool, t.pool_slots, t.queue,"                                 \
+	" t.priority AS priority_weight, o.operator,"                                           \
+	" t.queued_at AS queued_when, t.pid, t.executor,"                                       \
+	" '{}'::text AS executor_config, NULL::text AS sla_miss,"                               \
+	" NULL::text AS rendered_map_index, '{}'::json AS rendered_fields,"                     \
+	" NULL::text AS trigger, NULL::text AS triggerer_job, NULL::text AS note,"              \
+	" t.exit_code"
+
+/*
+ * The operator of each task of the DAGs of the task instances in CTE
+ * "page": the first element of the DAG's task list with that id (as a
+ * lookup per row found it, which read and searched the whole task list
+ * once per task instance: 200 tasks made a run's listing cost ~8 ms).
+ * Joined as o ON (o.dag_id, o.task_id) = (t.dag_id, t.task_id).
+ */
+#define TI_OPS                                                                                 \
+	" ops AS (SELECT DISTINCT ON (d.dag_id, e.v->>'id') d.dag_id, e.v->>'id' AS task_id,"   \
+	" e.v->>'operator' AS operator FROM dags d, jsonb_array_elements("                      \
 	"   CASE WHEN jsonb_typeof(d.definition->'tasks') = 'array' THEN d.definition->'tasks'" \
-	"   ELSE '[]'::jsonb END) e WHERE e->>'id' = t.task_id LIMIT 1),"                       \
-	" 'queued_when', t.queued_at, 'pid', t.pid, 'executor', t.executor,"                    \
-	" 'executor_config', '{}', 'sla_miss', NULL, 'rendered_map_index', NULL,"               \
-	" 'rendered_fields', '{}'::json, 'trigger', NULL, 'triggerer_job', NULL, 'note', NULL," \
-	" 'exit_code', t.exit_code)"
+	"   ELSE '[]'::jsonb END) WITH ORDINALITY e (v, n)"                                     \
+	" WHERE d.dag_id IN (SELECT dag_id FROM page) AND e.v->>'id' IS NOT NULL"               \
+	" ORDER BY d.dag_id, e.v->>'id', e.n)"
+
+/* The rows of TI_COLS for the task instances in CTE "page", ordered. */
+#define TI_ROWS                                                                                \
+	"SELECT" TI_COLS " FROM page t JOIN dag_runs r ON r.id = t.run_pk"                      \
+	" LEFT JOIN ops o ON o.dag_id = t.dag_id AND o.task_id = t.task_id"                     \
+	" ORDER BY t.run_pk, t.task_id"
 
 /* Airflow's Pool, for p (pools) with usage u (POOL_USE). */
 #define POOL_JSON                                                                              \
@@ -144,11 +181,19 @@
 	" AND ($10::timestamptz IS NULL OR r.updated_at <= $10::timestamptz)"                   \
 	" AND ($13::jsonb IS NULL OR r.dag_id = ANY (" TEXT_ARRAY("$13") "))"
 
+/*
+ * Listings are row statements: column 1 is the total, the other columns
+ * the page's objects, and the page is LEFT JOINed to the one-row total,
+ * so an empty page still gives the total (one row, objects NULL).  A
+ * join without join clauses can only be a nested loop, whose outer side
+ * is the single total row, so the rows come out in the page's ORDER BY
+ * order (tests/api/test_api.c compares whole pages with the former
+ * json_agg(... ORDER BY) statements).
+ */
 #define RUNS_LIST(order)                                                                       \
-	"SELECT json_build_object('dag_runs', coalesce((SELECT json_agg(" DAGRUN_JSON            \
-	" ORDER BY " order ") FROM (SELECT * FROM dag_runs r WHERE" RUNS_FILTER                  \
-	" ORDER BY " order " LIMIT $11::int OFFSET $12::int) r), '[]'),"                         \
-	" 'total_entries', (SELECT count(*) FROM dag_runs r WHERE" RUNS_FILTER "))"
+	"SELECT c.total_entries, p.* FROM (SELECT count(*) AS total_entries FROM dag_runs r"    \
+	" WHERE" RUNS_FILTER ") c LEFT JOIN (SELECT" DAGRUN_COLS " FROM dag_runs r"               \
+	" WHERE" RUNS_FILTER " ORDER BY " order " LIMIT $11::int OFFSET $12::int) p ON true"
 
 /*
  * The hot path: one DAG's runs (or every DAG's), no filter.  No optional
@@ -156,17 +201,16 @@
  * count over every run.  $1 dag_id (NULL: all)  $2 limit  $3 offset.
  */
 #define RUNS_PAGE(order)                                                                       \
-	"SELECT json_build_object('dag_runs', coalesce((SELECT json_agg(" DAGRUN_JSON            \
-	" ORDER BY " order ") FROM (SELECT * FROM dag_runs r WHERE ($1::text IS NULL OR r.dag_id = $1)" \
-	" ORDER BY " order " LIMIT $2::int OFFSET $3::int) r), '[]'),"                            \
-	" 'total_entries', (SELECT coalesce(sum(runs), 0)::bigint FROM dag_run_counts"            \
-	"   WHERE $1::text IS NULL OR dag_id = $1))"
+	"SELECT c.total_entries, p.* FROM (SELECT coalesce(sum(runs), 0)::bigint AS total_entries" \
+	" FROM dag_run_counts WHERE $1::text IS NULL OR dag_id = $1) c"                         \
+	" LEFT JOIN (SELECT" DAGRUN_COLS " FROM dag_runs r WHERE ($1::text IS NULL OR r.dag_id = $1)" \
+	" ORDER BY " order " LIMIT $2::int OFFSET $3::int) p ON true"
 
 #define RUNS_ORDER(key, col)                                                                   \
-	{"api.runs.list:" key, 13, RUNS_LIST(col ", r.id")},                                   \
-	{"api.runs.list:-" key, 13, RUNS_LIST(col " DESC, r.id DESC")},                        \
-	{"api.runs.page:" key, 3, RUNS_PAGE(col ", r.id")},                                    \
-	{"api.runs.page:-" key, 3, RUNS_PAGE(col " DESC, r.id DESC")}
+	{"api.runs.list:" key, 13, "dag_runs", RUNS_LIST(col ", r.id")},                       \
+	{"api.runs.list:-" key, 13, "dag_runs", RUNS_LIST(col " DESC, r.id DESC")},            \
+	{"api.runs.page:" key, 3, "dag_runs", RUNS_PAGE(col ", r.id")},                        \
+	{"api.runs.page:-" key, 3, "dag_runs", RUNS_PAGE(col " DESC, r.id DESC")}
 
 /* $1 statuses (JSON)  $2 service  $3 client  $4/$5 received >= / <=  $6 limit  $7 offset */
 #define ORDERS_FILTER                                                                          \
@@ -230,27 +274,6 @@ const struct named_sql weir_api_reads[] = {
 	/* -------------------------------------------------------------- */
 	/* DAGs                                                             */
 	/* -------------------------------------------------------------- */
-	/* $1 limit $2 offset $3 order $4 tags (JSON) $5 only_active $6 paused $7 pattern */
-	{"api.dags.list", 7,
-	 "WITH f AS (SELECT * FROM dags d WHERE (NOT $5::boolean OR d.is_active)"
-	 " AND ($6::boolean IS NULL OR d.is_paused = $6::boolean)"
-	 " AND ($7::text IS NULL OR d.dag_id ILIKE '%' || $7 || '%')"
-	 " AND ($4::jsonb IS NULL OR d.tags && " TEXT_ARRAY("$4") "))"
-	 " SELECT json_build_object('dags', coalesce((SELECT json_agg(" DAG_JSON " ORDER BY d.ord)"
-	 " FROM (SELECT f.*, row_number() OVER (ORDER BY"
-	 "   CASE WHEN $3 = 'dag_id' THEN f.dag_id END,"
-	 "   CASE WHEN $3 = '-dag_id' THEN f.dag_id END DESC,"
-	 "   CASE WHEN $3 = 'is_paused' THEN f.is_paused END,"
-	 "   CASE WHEN $3 = '-is_paused' THEN f.is_paused END DESC,"
-	 "   CASE WHEN $3 = 'last_parsed_time' THEN f.last_parsed_at END,"
-	 "   CASE WHEN $3 = '-last_parsed_time' THEN f.last_parsed_at END DESC,"
-	 "   CASE WHEN $3 = 'next_dagrun' THEN f.next_logical_date END,"
-	 "   CASE WHEN $3 = '-next_dagrun' THEN f.next_logical_date END DESC,"
-	 "   CASE WHEN $3 = 'fileloc' THEN f.file_path END,"
-	 "   CASE WHEN $3 = '-fileloc' THEN f.file_path END DESC,"
-	 "   f.dag_id) AS ord FROM f ORDER BY ord LIMIT $1::int OFFSET $2::int) d), '[]'),"
-	 " 'total_entries', (SELECT count(*) FROM f))"},
-	{"api.dag.get", 1, "SELECT " DAG_JSON " FROM dags d WHERE d.dag_id = $1"},
 	{"api.dag.source", 1,
 	 "SELECT json_build_object('dag_id', dag_id, 'source', source, 'file_path', file_path,"
 	 " 'is_active', is_active) FROM dags WHERE dag_id = $1"},
@@ -283,19 +306,6 @@ const struct named_sql weir_api_reads[] = {
 	/* -------------------------------------------------------------- */
 	/* runs                                                             */
 	/* -------------------------------------------------------------- */
-	RUNS_ORDER("id", "r.id"),
-	RUNS_ORDER("dag_run_id", "r.run_id"),
-	RUNS_ORDER("logical_date", "r.logical_date"),
-	RUNS_ORDER("start_date", "r.started_at"),
-	RUNS_ORDER("end_date", "r.ended_at"),
-	RUNS_ORDER("state", "r.state"),
-	RUNS_ORDER("dag_id", "r.dag_id"),
-	RUNS_ORDER("updated_at", "r.updated_at"),
-	RUNS_ORDER("data_interval_start", "r.data_interval_start"),
-	RUNS_ORDER("data_interval_end", "r.data_interval_end"),
-	RUNS_ORDER("run_type", "r.run_type"),
-	{"api.run.by_pk", 1, "SELECT " DAGRUN_JSON " FROM dag_runs r WHERE r.id = $1::bigint"},
-	{"api.run.get", 2, "SELECT " DAGRUN_JSON " FROM dag_runs r WHERE r.dag_id = $1 AND r.run_id = $2"},
 	/* Task states of a run (marking a run successful). */
 	{"api.run.tis", 1,
 	 "SELECT coalesce(json_agg(json_build_object('task_id', task_id, 'state', state)"
@@ -305,18 +315,6 @@ const struct named_sql weir_api_reads[] = {
 	 "SELECT json_build_object('run_pk', r.id, 'state', r.state, 'dag_id', r.dag_id,"
 	 " 'run_id', r.run_id, 'order_id', r.order_id, 'client_id', r.client_id)"
 	 " FROM dag_runs r WHERE r.dag_id = $1 AND r.run_id = $2"},
-	{"api.tis.list", 14,
-	 "SELECT json_build_object('task_instances', coalesce((SELECT json_agg(" TI_JSON
-	 " ORDER BY t.run_pk, t.task_id) FROM (SELECT t.* FROM task_instances t"
-	 " JOIN dag_runs r ON r.id = t.run_pk"
-	 " WHERE" TIS_FILTER " ORDER BY t.run_pk, t.task_id LIMIT $11::int OFFSET $12::int) t"
-	 " JOIN dag_runs r ON r.id = t.run_pk LEFT JOIN dags d ON d.dag_id = t.dag_id), '[]'),"
-	 " 'total_entries', (SELECT count(*) FROM task_instances t JOIN dag_runs r ON r.id = t.run_pk"
-	 " WHERE" TIS_FILTER "))"},
-	{"api.ti.get", 3,
-	 "SELECT " TI_JSON " FROM task_instances t JOIN dag_runs r ON r.id = t.run_pk"
-	 " LEFT JOIN dags d ON d.dag_id = t.dag_id"
-	 " WHERE r.dag_id = $1 AND r.run_id = $2 AND t.task_id = $3"},
 	{"api.ti.key", 3,
 	 "SELECT json_build_object('run_pk', r.id, 'run_state', r.state, 'state', t.state,"
 	 " 'try_number', t.try_number, 'logical_date', r.logical_date)"
@@ -500,4 +498,58 @@ const struct named_sql weir_api_writes[] = {
 	{"api.dag.pause", 2,
 	 "UPDATE dags SET is_paused = $2::boolean, updated_at = now() WHERE dag_id = $1"},
 	{NULL, 0, NULL},
+};
+
+/* ------------------------------------------------------------------ */
+/* row statements: DAGs, runs, task instances (JSON written by rows.c)  */
+/* ------------------------------------------------------------------ */
+
+const struct named_rows weir_api_rows[] = {
+	/* $1 limit $2 offset $3 order $4 tags (JSON) $5 only_active $6 paused $7 pattern */
+	{"api.dags.list", 7, "dags",
+	 "WITH f AS (SELECT * FROM dags d WHERE (NOT $5::boolean OR d.is_active)"
+	 " AND ($6::boolean IS NULL OR d.is_paused = $6::boolean)"
+	 " AND ($7::text IS NULL OR d.dag_id ILIKE '%' || $7 || '%')"
+	 " AND ($4::jsonb IS NULL OR d.tags && " TEXT_ARRAY("$4") "))"
+	 " SELECT c.total_entries, p.* FROM (SELECT count(*) AS total_entries FROM f) c"
+	 " LEFT JOIN (SELECT" DAG_COLS " FROM (SELECT f.*, row_number() OVER (ORDER BY"
+	 "   CASE WHEN $3 = 'dag_id' THEN f.dag_id END,"
+	 "   CASE WHEN $3 = '-dag_id' THEN f.dag_id END DESC,"
+	 "   CASE WHEN $3 = 'is_paused' THEN f.is_paused END,"
+	 "   CASE WHEN $3 = '-is_paused' THEN f.is_paused END DESC,"
+	 "   CASE WHEN $3 = 'last_parsed_time' THEN f.last_parsed_at END,"
+	 "   CASE WHEN $3 = '-last_parsed_time' THEN f.last_parsed_at END DESC,"
+	 "   CASE WHEN $3 = 'next_dagrun' THEN f.next_logical_date END,"
+	 "   CASE WHEN $3 = '-next_dagrun' THEN f.next_logical_date END DESC,"
+	 "   CASE WHEN $3 = 'fileloc' THEN f.file_path END,"
+	 "   CASE WHEN $3 = '-fileloc' THEN f.file_path END DESC,"
+	 "   f.dag_id) AS ord FROM f ORDER BY ord LIMIT $1::int OFFSET $2::int) d"
+	 " ORDER BY d.ord) p ON true"},
+	{"api.dag.get", 1, NULL, "SELECT" DAG_COLS " FROM dags d WHERE d.dag_id = $1"},
+
+	RUNS_ORDER("id", "r.id"),
+	RUNS_ORDER("dag_run_id", "r.run_id"),
+	RUNS_ORDER("logical_date", "r.logical_date"),
+	RUNS_ORDER("start_date", "r.started_at"),
+	RUNS_ORDER("end_date", "r.ended_at"),
+	RUNS_ORDER("state", "r.state"),
+	RUNS_ORDER("dag_id", "r.dag_id"),
+	RUNS_ORDER("updated_at", "r.updated_at"),
+	RUNS_ORDER("data_interval_start", "r.data_interval_start"),
+	RUNS_ORDER("data_interval_end", "r.data_interval_end"),
+	RUNS_ORDER("run_type", "r.run_type"),
+	{"api.run.by_pk", 1, NULL, "SELECT" DAGRUN_COLS " FROM dag_runs r WHERE r.id = $1::bigint"},
+	{"api.run.get", 2, NULL,
+	 "SELECT" DAGRUN_COLS " FROM dag_runs r WHERE r.dag_id = $1 AND r.run_id = $2"},
+
+	{"api.tis.list", 14, "task_instances",
+	 "SELECT c.total_entries, p.* FROM (SELECT count(*) AS total_entries"
+	 " FROM task_instances t JOIN dag_runs r ON r.id = t.run_pk WHERE" TIS_FILTER ") c"
+	 " LEFT JOIN (WITH page AS (SELECT t.* FROM task_instances t JOIN dag_runs r ON r.id = t.run_pk"
+	 " WHERE" TIS_FILTER " ORDER BY t.run_pk, t.task_id LIMIT $11::int OFFSET $12::int),"
+	 TI_OPS " " TI_ROWS ") p ON true"},
+	{"api.ti.get", 3, NULL,
+	 "WITH page AS (SELECT t.* FROM task_instances t JOIN dag_runs r ON r.id = t.run_pk"
+	 " WHERE r.dag_id = $1 AND r.run_id = $2 AND t.task_id = $3)," TI_OPS " " TI_ROWS},
+	{NULL, 0, NULL, NULL},
 };

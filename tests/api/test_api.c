@@ -6,6 +6,7 @@
  */
 #include <curl/curl.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 #include "api/api_int.h"
 #include "common/error.h"
 #include "common/time.h"
+#include "common/xalloc.h"
 #include "tests/api/check_api.h"
 #include "tests/check.h"
 #include "tests/check_pg.h"
@@ -1190,6 +1192,406 @@ static void test_airflow__duplicate_run_id_is_409_and_runs_list_filters(void)
 	api_env_release(&e);
 }
 
+/* ------------------------------------------------------------------ */
+/* listings: rows written in C == the former JSON built by PostgreSQL  */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The DAG, DAGRun and TaskInstance shapes as PostgreSQL built them with
+ * json_build_object before they became row statements written by
+ * db/rows.c.  They are the oracle: every field, value and JSON type of
+ * the API's answers must equal theirs (whitespace aside).
+ */
+#define OLD_DAG_JSON                                                                            \
+	"json_build_object('dag_id', d.dag_id, 'dag_display_name', d.dag_id,"                   \
+	" 'is_paused', d.is_paused, 'is_active', d.is_active,"                                  \
+	" 'last_parsed_time', d.last_parsed_at, 'last_pickled', NULL, 'last_expired', NULL,"    \
+	" 'scheduler_lock', NULL, 'pickle_id', NULL, 'default_view', 'grid',"                   \
+	" 'fileloc', d.file_path, 'file_token', d.dag_id,"                                      \
+	" 'owners', CASE WHEN d.owner IS NULL THEN '[]'::json ELSE json_build_array(d.owner) END," \
+	" 'description', d.description,"                                                        \
+	" 'schedule_interval', CASE WHEN d.schedule IS NULL THEN NULL"                          \
+	"   ELSE json_build_object('__type', 'CronExpression', 'value', d.schedule) END,"       \
+	" 'timetable_description', d.schedule,"                                                 \
+	" 'tags', (SELECT coalesce(json_agg(json_build_object('name', tg) ORDER BY tg), '[]')"  \
+	"   FROM unnest(d.tags) tg),"                                                           \
+	" 'max_active_tasks', CASE WHEN jsonb_typeof(d.definition->'max_active_tasks') = 'number'" \
+	"   THEN (d.definition->>'max_active_tasks')::numeric::int ELSE 16 END,"                \
+	" 'max_active_runs', d.max_active_runs, 'has_task_concurrency_limits', false,"          \
+	" 'has_import_errors', EXISTS (SELECT 1 FROM import_errors ie"                          \
+	"   WHERE ie.file_path = d.file_path),"                                                 \
+	" 'next_dagrun', d.next_logical_date,"                                                  \
+	" 'next_dagrun_data_interval_start', d.next_logical_date,"                              \
+	" 'next_dagrun_data_interval_end', d.next_run_after,"                                   \
+	" 'next_dagrun_create_after', d.next_run_after,"                                        \
+	" 'max_consecutive_failed_dag_runs', 0, 'is_service', d.is_service,"                    \
+	" 'timezone', d.timezone)"
+
+#define OLD_DAGRUN_JSON                                                                        \
+	"json_build_object('dag_run_id', r.run_id, 'dag_id', r.dag_id,"                         \
+	" 'logical_date', r.logical_date, 'execution_date', r.logical_date,"                    \
+	" 'start_date', r.started_at, 'end_date', r.ended_at,"                                  \
+	" 'data_interval_start', r.data_interval_start, 'data_interval_end', r.data_interval_end," \
+	" 'last_scheduling_decision', NULL,"                                                    \
+	" 'run_type', CASE r.run_type WHEN 'scheduled' THEN 'scheduled'"                        \
+	"   WHEN 'backfill' THEN 'backfill' ELSE 'manual' END,"                                 \
+	" 'state', CASE WHEN r.state IN ('RECEIVED', 'QUEUED') THEN 'queued'"                   \
+	"   WHEN r.state = 'RUNNING' THEN 'running' WHEN r.state = 'SUCCESS' THEN 'success'"    \
+	"   ELSE 'failed' END,"                                                                 \
+	" 'external_trigger', r.run_type <> 'scheduled', 'conf', r.conf, 'note', r.note,"       \
+	" 'order_id', r.order_id, 'order_status', r.state, 'weir_run_type', r.run_type)"
+
+#define OLD_TI_JSON                                                                            \
+	"json_build_object('task_id', t.task_id, 'task_display_name', t.task_id,"               \
+	" 'dag_id', t.dag_id, 'dag_run_id', r.run_id, 'execution_date', r.logical_date,"        \
+	" 'start_date', t.started_at, 'end_date', t.ended_at,"                                  \
+	" 'duration', extract(epoch FROM t.ended_at - t.started_at),"                           \
+	" 'state', NULLIF(t.state, 'none'), 'try_number', t.try_number, 'map_index', -1,"       \
+	" 'max_tries', greatest(t.max_tries - 1, 0), 'hostname', coalesce(t.hostname, ''),"     \
+	" 'unixname', '', 'pool', t.pool, 'pool_slots', t.pool_slots, 'queue', t.queue,"        \
+	" 'priority_weight', t.priority,"                                                       \
+	" 'operator', (SELECT e->>'operator' FROM jsonb_array_elements("                        \
+	"   CASE WHEN jsonb_typeof(d.definition->'tasks') = 'array' THEN d.definition->'tasks'" \
+	"   ELSE '[]'::jsonb END) e WHERE e->>'id' = t.task_id LIMIT 1),"                       \
+	" 'queued_when', t.queued_at, 'pid', t.pid, 'executor', t.executor,"                    \
+	" 'executor_config', '{}', 'sla_miss', NULL, 'rendered_map_index', NULL,"               \
+	" 'rendered_fields', '{}'::json, 'trigger', NULL, 'triggerer_job', NULL, 'note', NULL," \
+	" 'exit_code', t.exit_code)"
+
+/* The JSON value of a query (its first column), with the API's time zone. */
+static json_t *db_json(struct api_env *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static json_t *db_json(struct api_env *e, const char *fmt, ...)
+{
+	char sql[16384], *text;
+	va_list ap;
+	json_error_t jerr;
+	json_t *j;
+	int n = snprintf(sql, sizeof(sql), "SET TimeZone = 'UTC'; ");
+
+	va_start(ap, fmt);
+	vsnprintf(sql + n, sizeof(sql) - (size_t)n, fmt, ap);
+	va_end(ap);
+	text = api_env_sql(e, sql);
+	if (!text)
+		check__fail(__FILE__, __LINE__, "no JSON from: %s", sql);
+	j = json_loads(text, JSON_DECODE_ANY, &jerr);
+	if (!j)
+		check__fail(__FILE__, __LINE__, "invalid JSON (%s) from: %s", jerr.text, sql);
+	free(text);
+	return j;
+}
+
+/* Where a and b first differ: a path ("dag_runs[3].end_date") and the
+ * two values there (borrowed; NULL where a key is missing). */
+static bool json_diff(json_t *a, json_t *b, char *path, size_t n, json_t **da, json_t **db)
+{
+	size_t len = strlen(path), i;
+	const char *k;
+	json_t *v;
+
+	if (json_equal(a, b))
+		return false;
+	if (json_is_object(a) && json_is_object(b)) {
+		json_object_foreach(a, k, v) {
+			snprintf(path + len, n - len, ".%s", k);
+			if (json_diff(v, json_object_get(b, k), path, n, da, db))
+				return true;
+		}
+		json_object_foreach(b, k, v) {
+			snprintf(path + len, n - len, ".%s", k);
+			if (json_diff(json_object_get(a, k), v, path, n, da, db))
+				return true;
+		}
+	} else if (json_is_array(a) && json_is_array(b) && json_array_size(a) == json_array_size(b)) {
+		json_array_foreach(a, i, v) {
+			snprintf(path + len, n - len, "[%zu]", i);
+			if (json_diff(v, json_array_get(b, i), path, n, da, db))
+				return true;
+		}
+	}
+	path[len] = '\0';
+	*da = a;
+	*db = b;
+	return true;
+}
+
+static void same_json(json_t *got, json_t *want, const char *what)
+{
+	char path[512] = "";
+	json_t *g = NULL, *w = NULL;
+
+	if (!got)
+		check__fail(__FILE__, __LINE__, "%s: the answer is not JSON", what);
+	if (json_diff(got, want, path, sizeof(path), &g, &w)) {
+		char *a = g ? json_dumps(g, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS) : NULL;
+		char *b = w ? json_dumps(w, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS) : NULL;
+		check__fail(__FILE__, __LINE__,
+			    "%s: differs from the former statement at \"%s\"\n  got:      %.2000s\n  expected: %.2000s",
+			    what, path[0] ? path : "(top)", a ? a : "(missing)", b ? b : "(missing)");
+	}
+}
+
+/* GET path (or POST body to it) == the oracle's JSON (stolen). */
+static void answer_is(const char *tok, const char *path, const char *post, json_t *want)
+{
+	struct http_res *r = post ? http_json("POST", path, tok, post) : http_get(path, tok);
+
+	if (r->status != 200)
+		check__fail(__FILE__, __LINE__, "%s: HTTP %ld: %s", path, r->status, r->body);
+	same_json(r->json, want, path);
+	json_decref(want);
+	http_free(r);
+}
+
+static json_t *old_runs(struct api_env *e, const char *where, const char *order, int limit, int offset)
+{
+	return db_json(e,
+		       "SELECT json_build_object('dag_runs', coalesce((SELECT json_agg(" OLD_DAGRUN_JSON
+		       " ORDER BY %s) FROM (SELECT * FROM dag_runs r WHERE %s ORDER BY %s LIMIT %d OFFSET %d) r),"
+		       " '[]'), 'total_entries', (SELECT count(*) FROM dag_runs r WHERE %s))",
+		       order, where, order, limit, offset, where);
+}
+
+static json_t *old_tis(struct api_env *e, const char *where, int limit, int offset)
+{
+	return db_json(e,
+		       "SELECT json_build_object('task_instances', coalesce((SELECT json_agg(" OLD_TI_JSON
+		       " ORDER BY t.run_pk, t.task_id) FROM (SELECT t.* FROM task_instances t"
+		       " JOIN dag_runs r ON r.id = t.run_pk WHERE %s ORDER BY t.run_pk, t.task_id"
+		       " LIMIT %d OFFSET %d) t JOIN dag_runs r ON r.id = t.run_pk"
+		       " LEFT JOIN dags d ON d.dag_id = t.dag_id), '[]'),"
+		       " 'total_entries', (SELECT count(*) FROM task_instances t"
+		       " JOIN dag_runs r ON r.id = t.run_pk WHERE %s))",
+		       where, limit, offset, where);
+}
+
+static json_t *old_dags(struct api_env *e, const char *where, const char *order, int limit, int offset)
+{
+	return db_json(e,
+		       "WITH f AS (SELECT * FROM dags d WHERE %s)"
+		       " SELECT json_build_object('dags', coalesce((SELECT json_agg(" OLD_DAG_JSON
+		       " ORDER BY d.ord) FROM (SELECT f.*, row_number() OVER (ORDER BY %s, f.dag_id) AS ord"
+		       " FROM f ORDER BY ord LIMIT %d OFFSET %d) d), '[]'), 'total_entries', (SELECT count(*) FROM f))",
+		       where, order, limit, offset);
+}
+
+/* Space-separated values of a one-column query. */
+static char *ids_of(struct api_env *e, const char *sql)
+{
+	char *v = api_env_sql(e, sql);
+
+	CHECK(v != NULL);
+	return v;
+}
+
+/*
+ * A varied data set: every run state and type, NULL and present dates,
+ * dates before 2000 and 1970, BC, past 9999, infinite, with and without
+ * fractions; conf {}, JSON null, nested with unicode, and ~200 KB; notes
+ * with quotes, backslashes, control characters and unicode; task
+ * instances in every state, with and without hosts, pids and durations;
+ * DAGs with and without owner, schedule, tags, import errors, numeric and
+ * odd max_active_tasks, task lists that are not arrays.
+ */
+static const char listings_data_sql[] =
+	"INSERT INTO dags (dag_id, file_path, file_hash, source, definition, description, owner, tags,"
+	" schedule, timezone, is_service, is_paused, is_active, max_active_runs, next_run_after,"
+	" next_logical_date, last_parsed_at) VALUES"
+	" ('plain', '/dags/plain.yaml', 'h1', '', '{\"tasks\": \"not a list\", \"max_active_tasks\": \"8\"}',"
+	"  NULL, NULL, '{}', NULL, 'UTC', false, false, true, 16, NULL, NULL, '2026-03-04 05:06:07+00'),"
+	" ('fancy', '/dags/fäncy \"1\".yaml', 'h2', '', '{\"max_active_tasks\": 7.6, \"tasks\":"
+	"  [{\"id\": \"x\", \"operator\": \"http\"}, \"junk\", {\"id\": \"y\"}, {\"id\": \"x\", \"operator\": \"sql\"}]}',"
+	"  E'line 1\\nline \"2\" \\\\ \\u00e9 \\u6771\\u4eac \\U0001F600', E'J\\u00fcrgen \"J\" \\\\ \\t',"
+	"  '{b,a,\\u00fc,\"with space\"}', '*/5 * * * *', 'Europe/Zurich', true, true, true, 3,"
+	"  '2026-05-06 07:08:09.5+00', '2026-05-06 07:03:09.000001+00', '2026-03-04 05:06:07.123456+00'),"
+	" ('gone', '/dags/gone.yaml', 'h3', '', '{}', 'inactive', 'ops', '{a}', '@daily', 'UTC',"
+	"  false, false, false, 1, NULL, NULL, '1999-12-31 23:59:59.999999+00');"
+	"INSERT INTO import_errors (file_path, dag_id, errors, message)"
+	" VALUES ('/dags/fäncy \"1\".yaml', 'fancy', '[]', 'broken');"
+	"INSERT INTO dag_runs (order_id, dag_id, run_id, run_type, state, conf, logical_date,"
+	" data_interval_start, data_interval_end, started_at, ended_at, note, updated_at)"
+	" SELECT gen_random_uuid(), 'quick', 'r' || lpad(i::text, 3, '0'),"
+	"  (ARRAY['manual', 'scheduled', 'backfill', 'api', 'service'])[1 + i % 5],"
+	"  (ARRAY['RECEIVED', 'QUEUED', 'RUNNING', 'SUCCESS', 'FAILED', 'INVALID', 'ABORTED'])[1 + i % 7],"
+	"  CASE i % 4 WHEN 0 THEN '{}'::jsonb WHEN 1 THEN"
+	"   '{\"a\": 1, \"b\": [true, null, 2.5e10, -0.125], \"\\u00fc\": \"\\u2713 \\\\\\\" \\n\", \"c\": {}}'::jsonb"
+	"   WHEN 2 THEN 'null'::jsonb ELSE jsonb_build_object('n', i, 's', repeat('\\u00e9', i)) END,"
+	"  timestamptz '2026-01-01 00:00:00+00' + i * interval '1 hour 0.000123 s',"
+	"  CASE WHEN i % 3 = 0 THEN NULL ELSE timestamptz '2025-12-31 00:00:00+00' + i * interval '1 minute' END,"
+	"  CASE WHEN i % 3 = 0 THEN NULL ELSE timestamptz '2026-01-01 00:00:00+00' + i * interval '1 minute 0.5 s' END,"
+	"  CASE WHEN i % 5 = 0 THEN NULL ELSE timestamptz '2026-01-02 00:00:00+00' + i * interval '0.1 s' END,"
+	"  CASE WHEN i % 4 = 0 THEN NULL ELSE timestamptz '2026-01-02 00:00:00+00' + i * interval '7.000001 s' END,"
+	"  CASE i % 6 WHEN 0 THEN NULL WHEN 1 THEN E'quote \" backslash \\\\ slash / tab \\t nl \\n cr \\r'"
+	"   WHEN 2 THEN E'ctl \\x01 \\x1f \\x7f bs \\b ff \\f' WHEN 3 THEN E'Z\\u00fcrich \\u6771\\u4eac \\U0001F600 \\u2028'"
+	"   ELSE '' END,"
+	"  timestamptz '2026-02-01 00:00:00+00' - i * interval '1 second'"
+	" FROM generate_series(1, 48) i;"
+	"INSERT INTO dag_runs (order_id, dag_id, run_id, run_type, state, conf, logical_date,"
+	" data_interval_start, data_interval_end, started_at, ended_at, note) VALUES"
+	" (gen_random_uuid(), 'quick', 'bc', 'manual', 'SUCCESS', '{}', '0044-03-15 12:00:00.5 BC',"
+	"  '4713-11-24 00:00:00 BC', '0001-01-01 00:00:00+00', '0001-12-31 23:59:59.999999 BC', NULL, NULL),"
+	" (gen_random_uuid(), 'quick', 'far', 'backfill', 'FAILED', '{}', '12345-06-07 08:09:10.11+00',"
+	"  '9999-12-31 23:59:59.999999+00', '10000-01-01 00:00:00+00', 'infinity', '-infinity', 'x'),"
+	" (gen_random_uuid(), 'quick', 'old', 'scheduled', 'RUNNING', '{\"k\": [1, 2, 3]}',"
+	"  '1969-07-20 20:17:40+00', '1999-12-31 23:59:59.123+00', '2000-01-01 00:00:00+00',"
+	"  '1970-01-01 00:00:00+00', '1970-01-01 00:00:00.000001+00', NULL),"
+	" (gen_random_uuid(), 'quick', E'\\u00fcn\\u00ef-\\u2713 \"q\"', 'api', 'QUEUED', '{}',"
+	"  '2026-07-01 00:00:00+00', NULL, NULL, NULL, NULL, NULL),"
+	" (gen_random_uuid(), 'plain', 'p1', 'manual', 'SUCCESS',"
+	"  jsonb_build_object('big', (SELECT jsonb_agg(jsonb_build_object('i', g, 's', repeat('\\u00fc\\\\\"x', 30)))"
+	"   FROM generate_series(1, 1500) g)), '2026-08-01 00:00:00+00', NULL, NULL,"
+	"  '2026-08-01 00:00:01+00', '2026-08-01 00:01:00+00', 'big conf'),"
+	" (gen_random_uuid(), 'plain', 'p2', 'service', 'ABORTED', '[1, \"two\", {\"3\": null}]',"
+	"  '2026-08-02 00:00:00+00', NULL, NULL, NULL, NULL, NULL);"
+	"INSERT INTO task_instances (run_pk, task_id, dag_id, state, try_number, retries, max_tries,"
+	" pool, pool_slots, queue, priority, executor, hostname, pid, exit_code, queued_at, started_at,"
+	" ended_at)"
+	" SELECT r.id, t.task_id, r.dag_id,"
+	"  (ARRAY['none', 'scheduled', 'queued', 'running', 'success', 'failed', 'up_for_retry',"
+	"   'up_for_reschedule', 'upstream_failed', 'skipped', 'removed'])[1 + (r.id::int * 3 + t.n) % 11],"
+	"  t.n % 3, 2, t.n % 4, CASE WHEN t.n = 2 THEN 'p\\u00f6\\u00f6l' ELSE 'default_pool' END, 1 + t.n,"
+	"  'default', (r.id * 1000 + t.n) * CASE WHEN t.n = 3 THEN -1 ELSE 1 END, 'local',"
+	"  CASE WHEN t.n = 1 THEN NULL ELSE 'host-' || t.n END, CASE WHEN t.n = 1 THEN NULL ELSE 1000 + t.n END,"
+	"  CASE WHEN t.n = 2 THEN NULL ELSE t.n - 2 END,"
+	"  CASE WHEN t.n = 1 THEN NULL ELSE timestamptz '2026-01-03 00:00:00.25+00' END,"
+	"  CASE WHEN t.n = 1 THEN NULL ELSE timestamptz '2026-01-03 00:00:01+00' + r.id * interval '0.001 s' END,"
+	"  CASE WHEN t.n <= 2 THEN NULL ELSE timestamptz '2026-01-03 00:00:06.5+00' + t.n * interval '1 s' END"
+	" FROM dag_runs r, (VALUES ('hello', 1), ('bye', 2), ('gone', 3), ('x', 4)) t (task_id, n)"
+	" WHERE r.run_id IN ('r001', 'r002', 'r003', 'r010', 'old', 'p1', 'p2');";
+
+static void test_airflow__listings_equal_the_former_json_statements(void)
+{
+	static const char *const run_keys[][2] = {
+		{"id", "r.id"}, {"dag_run_id", "r.run_id"}, {"run_id", "r.run_id"},
+		{"logical_date", "r.logical_date"}, {"execution_date", "r.logical_date"},
+		{"start_date", "r.started_at"}, {"end_date", "r.ended_at"}, {"state", "r.state"},
+		{"dag_id", "r.dag_id"}, {"updated_at", "r.updated_at"},
+		{"data_interval_start", "r.data_interval_start"}, {"data_interval_end", "r.data_interval_end"},
+		{"run_type", "r.run_type"},
+	};
+	static const char *const dag_keys[][2] = {
+		{"dag_id", "f.dag_id"}, {"is_paused", "f.is_paused"}, {"last_parsed_time", "f.last_parsed_at"},
+		{"next_dagrun", "f.next_logical_date"}, {"fileloc", "f.file_path"},
+	};
+	const char *all_states = "r.state IN ('RECEIVED', 'QUEUED', 'RUNNING', 'SUCCESS', 'FAILED', 'INVALID', 'ABORTED')";
+	char path[512], where[512], order[256], *ids, *save = NULL, *id;
+	struct api_env e;
+	char *tok;
+
+	api_env_init(&e, NULL);
+	tok = token_for(&e, "admin");
+	api_env_dag(&e, "quick.yaml", quick_yaml);
+	api_env_sync(&e, "quick.yaml");
+	free(api_env_sql(&e, listings_data_sql));
+
+	/* Runs: every sort order both ways, unfiltered (api.runs.page:*)
+	 * and filtered (api.runs.list:*), one DAG and every DAG. */
+	for (size_t i = 0; i < WEIR_ARRAY_SIZE(run_keys); i++) {
+		for (int desc = 0; desc < 2; desc++) {
+			snprintf(order, sizeof(order), desc ? "%s DESC, r.id DESC" : "%s, r.id", run_keys[i][1]);
+			snprintf(path, sizeof(path), "/api/v1/dags/quick/dagRuns?order_by=%s%s&limit=17&offset=3",
+				 desc ? "-" : "", run_keys[i][0]);
+			answer_is(tok, path, NULL, old_runs(&e, "r.dag_id = 'quick'", order, 17, 3));
+			snprintf(path, sizeof(path), "/api/v1/dags/~/dagRuns?order_by=%s%s&limit=100",
+				 desc ? "-" : "", run_keys[i][0]);
+			answer_is(tok, path, NULL, old_runs(&e, "true", order, 100, 0));
+			snprintf(path, sizeof(path),
+				 "/api/v1/dags/quick/dagRuns?order_by=%s%s&limit=9&offset=1"
+				 "&state=queued&state=running&state=success&state=failed",
+				 desc ? "-" : "", run_keys[i][0]);
+			snprintf(where, sizeof(where), "r.dag_id = 'quick' AND %s", all_states);
+			answer_is(tok, path, NULL, old_runs(&e, where, order, 9, 1));
+		}
+	}
+	answer_is(tok, "/api/v1/dags/quick/dagRuns", NULL, old_runs(&e, "r.dag_id = 'quick'", "r.id", 100, 0));
+	answer_is(tok, "/api/v1/dags/~/dagRuns?limit=10000", NULL, old_runs(&e, "true", "r.id", 10000, 0));
+	/* Past the end: no runs, still the total. */
+	answer_is(tok, "/api/v1/dags/quick/dagRuns?offset=1000", NULL,
+		  old_runs(&e, "r.dag_id = 'quick'", "r.id", 100, 1000));
+	answer_is(tok, "/api/v1/dags/quick/dagRuns?offset=1000&state=failed", NULL,
+		  old_runs(&e, "r.dag_id = 'quick' AND r.state IN ('FAILED', 'INVALID', 'ABORTED')", "r.id", 100, 1000));
+	answer_is(tok, "/api/v1/dags/nope/dagRuns", NULL, old_runs(&e, "r.dag_id = 'nope'", "r.id", 100, 0));
+	answer_is(tok, "/api/v1/dags/~/dagRuns?execution_date_gte=1970-01-01T00:00:00Z&end_date_lte=2026-01-02T00:03:00Z"
+		       "&order_by=-end_date",
+		  NULL,
+		  old_runs(&e, "r.logical_date >= '1970-01-01 00:00:00+00' AND r.ended_at <= '2026-01-02 00:03:00+00'",
+			   "r.ended_at DESC, r.id DESC", 100, 0));
+	answer_is(tok, "/api/v1/dags/~/dagRuns/list",
+		  "{\"dag_ids\": [\"plain\", \"quick\"], \"states\": [\"failed\", \"RUNNING\"], \"page_limit\": 20,"
+		  " \"order_by\": \"-logical_date\"}",
+		  old_runs(&e, "r.dag_id IN ('plain', 'quick') AND r.state IN ('FAILED', 'INVALID', 'ABORTED', 'RUNNING')",
+			   "r.logical_date DESC, r.id DESC", 20, 0));
+
+	/* One run (api.run.get) for every run with a plain id. */
+	ids = ids_of(&e, "SELECT string_agg(dag_id || '/' || run_id, ' ' ORDER BY id) FROM dag_runs"
+			 " WHERE run_id ~ '^[a-z0-9]+$'");
+	for (id = strtok_r(ids, " ", &save); id; id = strtok_r(NULL, " ", &save)) {
+		char *slash = strchr(id, '/');
+		*slash = '\0';
+		snprintf(path, sizeof(path), "/api/v1/dags/%s/dagRuns/%s", id, slash + 1);
+		answer_is(tok, path, NULL,
+			  db_json(&e, "SELECT " OLD_DAGRUN_JSON " FROM dag_runs r WHERE r.dag_id = '%s' AND r.run_id = '%s'",
+				  id, slash + 1));
+	}
+	free(ids);
+
+	/* Task instances: a run's, everyone's page by page, filtered, one. */
+	answer_is(tok, "/api/v1/dags/quick/dagRuns/r001/taskInstances", NULL,
+		  old_tis(&e, "r.dag_id = 'quick' AND r.run_id = 'r001'", 100, 0));
+	for (int off = 0; off < 30; off += 7)
+		for (int lim = 1; lim <= 13; lim += 6) {
+			snprintf(path, sizeof(path), "/api/v1/dags/~/dagRuns/~/taskInstances?limit=%d&offset=%d", lim, off);
+			answer_is(tok, path, NULL, old_tis(&e, "true", lim, off));
+		}
+	answer_is(tok, "/api/v1/dags/~/dagRuns/~/taskInstances?state=success&state=null&state=failed&duration_gte=1",
+		  NULL,
+		  old_tis(&e, "t.state IN ('success', 'none', 'failed') AND extract(epoch FROM t.ended_at - t.started_at) >= 1",
+			  100, 0));
+	answer_is(tok, "/api/v1/dags/plain/dagRuns/p1/taskInstances?offset=50", NULL,
+		  old_tis(&e, "r.dag_id = 'plain' AND r.run_id = 'p1'", 100, 50));
+	ids = ids_of(&e, "SELECT string_agg(r.dag_id || '/' || r.run_id || '/' || t.task_id, ' ' ORDER BY r.id, t.task_id)"
+			 " FROM task_instances t JOIN dag_runs r ON r.id = t.run_pk");
+	save = NULL;
+	for (id = strtok_r(ids, " ", &save); id; id = strtok_r(NULL, " ", &save)) {
+		char *run = strchr(id, '/'), *task;
+		*run++ = '\0';
+		task = strchr(run, '/');
+		*task++ = '\0';
+		snprintf(path, sizeof(path), "/api/v1/dags/%s/dagRuns/%s/taskInstances/%s", id, run, task);
+		answer_is(tok, path, NULL,
+			  db_json(&e, "SELECT " OLD_TI_JSON " FROM task_instances t JOIN dag_runs r ON r.id = t.run_pk"
+				  " LEFT JOIN dags d ON d.dag_id = t.dag_id"
+				  " WHERE r.dag_id = '%s' AND r.run_id = '%s' AND t.task_id = '%s'",
+				  id, run, task));
+	}
+	free(ids);
+
+	/* DAGs: every order both ways, filters, past the end, one. */
+	for (size_t i = 0; i < WEIR_ARRAY_SIZE(dag_keys); i++)
+		for (int desc = 0; desc < 2; desc++) {
+			snprintf(order, sizeof(order), "%s%s", dag_keys[i][1], desc ? " DESC" : "");
+			snprintf(path, sizeof(path), "/api/v1/dags?only_active=false&order_by=%s%s", desc ? "-" : "",
+				 dag_keys[i][0]);
+			answer_is(tok, path, NULL, old_dags(&e, "true", order, 100, 0));
+		}
+	answer_is(tok, "/api/v1/dags", NULL, old_dags(&e, "d.is_active", "f.dag_id", 100, 0));
+	answer_is(tok, "/api/v1/dags?limit=1&offset=1", NULL, old_dags(&e, "d.is_active", "f.dag_id", 1, 1));
+	answer_is(tok, "/api/v1/dags?offset=10", NULL, old_dags(&e, "d.is_active", "f.dag_id", 100, 10));
+	answer_is(tok, "/api/v1/dags?tags=a&tags=quick&only_active=false", NULL,
+		  old_dags(&e, "d.tags && ARRAY['a', 'quick']", "f.dag_id", 100, 0));
+	answer_is(tok, "/api/v1/dags?paused=true&dag_id_pattern=AN", NULL,
+		  old_dags(&e, "d.is_active AND d.is_paused AND d.dag_id ILIKE '%AN%'", "f.dag_id", 100, 0));
+	ids = ids_of(&e, "SELECT string_agg(dag_id, ' ') FROM dags");
+	save = NULL;
+	for (id = strtok_r(ids, " ", &save); id; id = strtok_r(NULL, " ", &save)) {
+		snprintf(path, sizeof(path), "/api/v1/dags/%s", id);
+		answer_is(tok, path, NULL, db_json(&e, "SELECT " OLD_DAG_JSON " FROM dags d WHERE d.dag_id = '%s'", id));
+	}
+	free(ids);
+	free(tok);
+	api_env_release(&e);
+}
+
 static void test_airflow__task_instance_patch(void)
 {
 	struct api_env e;
@@ -2071,6 +2473,7 @@ static const struct check_test tests[] = {
 	CHECK_TEST(test_airflow__import_errors),
 	CHECK_TEST(test_airflow__trigger_poll_success_logs_and_xcom),
 	CHECK_TEST(test_airflow__duplicate_run_id_is_409_and_runs_list_filters),
+	CHECK_TEST(test_airflow__listings_equal_the_former_json_statements),
 	CHECK_TEST(test_airflow__task_instance_patch),
 	CHECK_TEST(test_airflow__pools_crud),
 	CHECK_TEST(test_orders__validation_and_geometry_normalisation),
