@@ -409,6 +409,7 @@ struct api_ctx {
 	atomic_uint_fast64_t request_seq;
 	uint64_t request_prefix; /* random per process */
 	atomic_bool draining;    /* stopping: add Connection: close */
+	atomic_int in_progress;  /* requests between uri_log and completed */
 };
 
 /* Initialises/releases the parts of a context that are not options. */
@@ -458,7 +459,13 @@ api_handler_fn api_h_pools_list, api_h_pool_post, api_h_pool_get, api_h_pool_pat
 	api_h_pool_delete;
 /* orders.c */
 api_handler_fn api_h_services_list, api_h_order_post, api_h_orders_list, api_h_order_get,
-	api_h_order_abort;
+	api_h_order_abort, api_h_order_events;
+/* grid.c (weir's extensions for the web UI) */
+api_handler_fn api_h_dag_grid, api_h_run_events;
+/* The query arguments of an events listing (kind, limit, offset), checked:
+ * 0, or -1 after answering 400. */
+int api_events_args(struct api_req *rq, struct api_resp *rs, const char **kind, const char **limit,
+		    const char **offset);
 
 /* static.c: GET/HEAD of paths outside the API.  Returns false when path
  * is not a static-file path (then it is an API 404). */
@@ -490,6 +497,14 @@ const char *api_jstr(json_t *o, const char *k);
  */
 int api_pass(struct api_req *rq, struct api_resp *rs, int status, const char *name, int n,
 	     const char *const *params, const char *not_found);
+
+/*
+ * The read's JSON text as it came from the database, in *text (malloc'd:
+ * the caller frees it or hands it to the response), or the error answered
+ * (404 with not_found).  0 or -1.
+ */
+int api_query_text(struct api_req *rq, struct api_resp *rs, const char *name, int n,
+		   const char *const *params, char **text, size_t *len, const char *not_found);
 
 /* An arena cleanup that decrefs a json_t. */
 void api_decref_cb(void *json);

@@ -123,25 +123,20 @@ int api_query_or_answer(struct api_req *rq, struct api_resp *rs, const char *nam
 	return 0;
 }
 
-int api_pass(struct api_req *rq, struct api_resp *rs, int status, const char *name, int n,
-	     const char *const *params, const char *not_found)
+int api_query_text(struct api_req *rq, struct api_resp *rs, const char *name, int n,
+		   const char *const *params, char **text, size_t *len, const char *not_found)
 {
 	struct weir_buf err = WEIR_BUF_INIT(WEIR_BUF_NOLIMIT);
-	char *text = NULL;
-	size_t len = 0;
 	int rc;
 
+	*text = NULL;
+	*len = 0;
 	if (!api_store(rq, rs))
 		return -1;
-	rc = weir_store_query_text(rq->st, name, n, params, &text, &len, &err);
-	if (rc == 0) {
-		api_empty(rs, status);
-		rs->content_type = "application/json";
-		rs->body = text;
-		rs->len = len;
-	} else if (rc == WEIR_ENOTFOUND) {
+	rc = weir_store_query_text(rq->st, name, n, params, text, len, &err);
+	if (rc == WEIR_ENOTFOUND) {
 		api_error(rq, rs, 404, NULL, "%s", not_found && *not_found ? not_found : "not found");
-	} else {
+	} else if (rc < 0) {
 		struct checkout *c = rq->checkout;
 		if (rc == WEIR_ECONN && c)
 			c->broken = true;
@@ -149,6 +144,21 @@ int api_pass(struct api_req *rq, struct api_resp *rs, int status, const char *na
 	}
 	weir_buf_release(&err);
 	return rc == 0 ? 0 : -1;
+}
+
+int api_pass(struct api_req *rq, struct api_resp *rs, int status, const char *name, int n,
+	     const char *const *params, const char *not_found)
+{
+	char *text = NULL;
+	size_t len = 0;
+
+	if (api_query_text(rq, rs, name, n, params, &text, &len, not_found) < 0)
+		return -1;
+	api_empty(rs, status);
+	rs->content_type = "application/json";
+	rs->body = text;
+	rs->len = len;
+	return 0;
 }
 
 const char *api_jstr(json_t *o, const char *k)
@@ -364,8 +374,10 @@ void api_h_metrics(struct api_req *rq, struct api_resp *rs)
 			  "weir_api_db_connections{state=\"open\"} %d\n"
 			  "weir_api_db_connections{state=\"busy\"} %d\n"
 			  "# HELP weir_api_database_up Whether the last metrics query succeeded.\n"
-			  "# TYPE weir_api_database_up gauge\nweir_api_database_up %d\n",
-		      open, busy, up ? 1 : 0);
+			  "# TYPE weir_api_database_up gauge\nweir_api_database_up %d\n"
+			  "# HELP weir_http_requests_in_progress Requests received and not yet answered.\n"
+			  "# TYPE weir_http_requests_in_progress gauge\nweir_http_requests_in_progress %d\n",
+		      open, busy, up ? 1 : 0, atomic_load(&rq->ctx->in_progress));
 	api_empty(rs, 200);
 	rs->content_type = "text/plain; version=0.0.4; charset=utf-8";
 	rs->body = weir_buf_detach(&b, &rs->len);

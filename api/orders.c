@@ -271,6 +271,21 @@ void api_h_order_get(struct api_req *rq, struct api_resp *rs)
 	order_answer(rq, rs, rq->param[0]);
 }
 
+/* The order's state events (grid.c has the shape); same visibility as
+ * GET /orders/{order_id}: another client's order is a 404. */
+void api_h_order_events(struct api_req *rq, struct api_resp *rs)
+{
+	const char *p[5] = {rq->param[0], owner_filter(rq)};
+
+	if (api_events_args(rq, rs, &p[2], &p[3], &p[4]) < 0)
+		return;
+	if (!api_uuid_valid(p[0])) {
+		api_error(rq, rs, 404, NULL, "no such order");
+		return;
+	}
+	api_pass(rq, rs, 200, "api.order.events", 5, p, "no such order");
+}
+
 void api_h_order_abort(struct api_req *rq, struct api_resp *rs)
 {
 	const char *p[2] = {rq->param[0], owner_filter(rq)};

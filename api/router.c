@@ -53,6 +53,9 @@ struct api_route api_routes[] = {
 	R_(GET, "/api/v1/importErrors/{import_error_id}", API_SCOPE_DAGS_READ, 0, api_h_import_error),
 
 	/* DAG runs, task instances, logs, XCom */
+	/* weir's grid: the DAG's tasks (dags:read) with its runs' states (runs:read) */
+	R_(GET, "/api/v1/dags/{dag_id}/grid", API_SCOPE_DAGS_READ | API_SCOPE_RUNS_READ, 0,
+	   api_h_dag_grid),
 	R_(GET, "/api/v1/dags/{dag_id}/dagRuns", API_SCOPE_RUNS_READ, 0, api_h_runs_list),
 	R_(POST, "/api/v1/dags/{dag_id}/dagRuns", API_SCOPE_RUNS_TRIGGER, API_R_JSON, api_h_run_post),
 	R_(POST, "/api/v1/dags/~/dagRuns/list", API_SCOPE_RUNS_READ, API_R_JSON, api_h_runs_batch),
@@ -61,6 +64,8 @@ struct api_route api_routes[] = {
 	   api_h_run_patch),
 	R_(DELETE, "/api/v1/dags/{dag_id}/dagRuns/{dag_run_id}", API_SCOPE_RUNS_WRITE, 0,
 	   api_h_run_delete),
+	R_(GET, "/api/v1/dags/{dag_id}/dagRuns/{dag_run_id}/events", API_SCOPE_RUNS_READ, 0,
+	   api_h_run_events),
 	R_(GET, "/api/v1/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances", API_SCOPE_RUNS_READ, 0,
 	   api_h_tis_list),
 	R_(GET, "/api/v1/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}",
@@ -87,6 +92,7 @@ struct api_route api_routes[] = {
 	   api_h_order_post),
 	R_(GET, "/api/v1/orders", API_SCOPE_ORDERS_READ, 0, api_h_orders_list),
 	R_(GET, "/api/v1/orders/{order_id}", API_SCOPE_ORDERS_READ, 0, api_h_order_get),
+	R_(GET, "/api/v1/orders/{order_id}/events", API_SCOPE_ORDERS_READ, 0, api_h_order_events),
 	R_(PUT, "/api/v1/orders/{order_id}/abort", API_SCOPE_ORDERS_WRITE, API_R_NOBODY,
 	   api_h_order_abort),
 

@@ -60,7 +60,6 @@ struct weir_api {
 	int port;
 	int log_fd;
 	bool access_log;
-	atomic_int active;          /* requests between uri_log and completed */
 	char *database_url;
 	char *tls_cert;             /* PEM text */
 	char *tls_key;
@@ -108,7 +107,7 @@ static void *uri_log(void *cls, const char *uri, struct MHD_Connection *c)
 	weir_buf_init(&cr->body, api->ctx.body_limit);
 	cr->rq.ctx = &api->ctx;
 	cr->rq.target = weir_arena_strdup(&cr->rq.arena, uri ? uri : "/");
-	atomic_fetch_add(&api->active, 1);
+	atomic_fetch_add(&api->ctx.in_progress, 1);
 	return cr;
 }
 
@@ -292,7 +291,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	weir_buf_release(&cr->body);
 	free(cr);
 	*con_cls = NULL;
-	atomic_fetch_sub(&api->active, 1);
+	atomic_fetch_sub(&api->ctx.in_progress, 1);
 }
 
 static void mhd_logger(void *cls, const char *fmt, va_list ap)
@@ -636,12 +635,12 @@ void weir_api_stop(struct weir_api *api, int64_t grace_ms)
 	atomic_store(&api->ctx.draining, true);
 	s = MHD_quiesce_daemon(api->daemon);
 	deadline = weir_mono_ms() + (grace_ms > 0 ? grace_ms : 0);
-	while (atomic_load(&api->active) > 0 && weir_mono_ms() < deadline) {
+	while (atomic_load(&api->ctx.in_progress) > 0 && weir_mono_ms() < deadline) {
 		struct timespec ts = {0, 10 * 1000000L};
 		nanosleep(&ts, NULL);
 	}
-	if (atomic_load(&api->active) > 0)
-		weir_warn("stopping the API with %d requests still in progress", atomic_load(&api->active));
+	if (atomic_load(&api->ctx.in_progress) > 0)
+		weir_warn("stopping the API with %d requests still in progress", atomic_load(&api->ctx.in_progress));
 	MHD_stop_daemon(api->daemon);
 	if (s != MHD_INVALID_SOCKET)
 		close(s);

@@ -32,9 +32,19 @@
  *            statements produce it with a LEFT JOIN from the total), so
  *            column 2 must be NOT NULL in every real row.
  *
+ *            A column whose name starts with '@' ("@states") is not part
+ *            of the objects either: it becomes a member of the answer
+ *            holding an array of that column's values, one per object, in
+ *            the same order: {"LIST":[...],"states":[v1,...],...,
+ *            "total_entries":N}.  For data that is per object but wanted
+ *            column-wise (the grid: one array of task states per run), in
+ *            the same statement, so it cannot disagree with the objects.
+ *            Such columns must follow column 2 (a list only).
+ *
  * The writer reserves a row's worst case once (6 bytes per text byte for
  * \u00XX escapes), then writes through a plain pointer.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +76,7 @@ struct col {
 	enum col_kind kind;
 	size_t key;     /* offset in the keys buffer of "name": (quoted, with the colon) */
 	size_t key_len;
+	bool side;      /* "@name": an array member of the answer, not an object field */
 };
 
 static uint64_t be(const unsigned char *p, int n)
@@ -288,9 +299,10 @@ static char *put_value(char *o, const struct col *c, const char *v, size_t len)
 /* rows                                                                 */
 /* ------------------------------------------------------------------ */
 
-/* Column kinds and their "key": prefixes, from the result's description. */
-static int describe(const PGresult *res, struct col *cols, struct weir_buf *keys, const char *what,
-		    struct weir_buf *err)
+/* Column kinds and their "key": prefixes, from the result's description.
+ * list: whether '@' columns are allowed. */
+static int describe(const PGresult *res, struct col *cols, struct weir_buf *keys, bool list,
+		    const char *what, struct weir_buf *err)
 {
 	int n = PQnfields(res);
 
@@ -299,6 +311,17 @@ static int describe(const PGresult *res, struct col *cols, struct weir_buf *keys
 		const char *name = PQfname(res, i);
 		size_t len = strlen(name);
 		char *o;
+
+		c->side = name[0] == '@';
+		if (c->side && (!list || i < 2)) {
+			weir_buf_addf(err, "query \"%s\": column \"%s\" is an array member, which only a list's"
+				      " columns after the second can be", what, name);
+			return WEIR_EDB;
+		}
+		if (c->side) {
+			name++;
+			len--;
+		}
 
 		switch (PQftype(res, i)) {
 		case OID_TEXT:
@@ -342,14 +365,17 @@ static int put_row(const PGresult *res, int r, int first, const struct col *cols
 	int rc;
 
 	for (int i = first; i < n; i++)
-		need += 1 + cols[i].key_len + value_bound(&cols[i], (size_t)PQgetlength(res, r, i));
+		if (!cols[i].side)
+			need += 1 + cols[i].key_len + value_bound(&cols[i], (size_t)PQgetlength(res, r, i));
 	rc = weir_buf_grow(out, need);
 	if (rc < 0)
 		return rc;
 	o = out->buf + out->len;
 	*o++ = '{';
-	for (int i = first; i < n; i++) {
-		if (i > first)
+	for (int i = first, any = 0; i < n; i++) {
+		if (cols[i].side)
+			continue;
+		if (any++)
 			*o++ = ',';
 		memcpy(o, keys + cols[i].key, cols[i].key_len);
 		o += cols[i].key_len;
@@ -367,6 +393,34 @@ static int put_row(const PGresult *res, int r, int first, const struct col *cols
 		}
 	}
 	*o++ = '}';
+	*o = '\0';
+	out->len = (size_t)(o - out->buf);
+	return 0;
+}
+
+/* Appends column i of row r as one value (null for SQL NULL). */
+static int put_cell(const PGresult *res, int r, int i, const struct col *c, struct weir_buf *out,
+		    const char *what, struct weir_buf *err)
+{
+	size_t len = (size_t)PQgetlength(res, r, i);
+	char *o;
+	int rc = weir_buf_grow(out, value_bound(c, len) + 1);
+
+	if (rc < 0)
+		return rc;
+	o = out->buf + out->len;
+	if (PQgetisnull(res, r, i)) {
+		memcpy(o, "null", 4);
+		o += 4;
+	} else {
+		o = put_value(o, c, PQgetvalue(res, r, i), len);
+		if (!o) {
+			out->buf[out->len] = '\0';
+			weir_buf_addf(err, "query \"%s\": column \"%s\" has a malformed binary value", what,
+				      PQfname(res, i));
+			return WEIR_EDB;
+		}
+	}
 	*o = '\0';
 	out->len = (size_t)(o - out->buf);
 	return 0;
@@ -392,7 +446,7 @@ int pg_rows_json(const PGresult *res, const char *list, const char *what, struct
 		return WEIR_EDB;
 	}
 	cols = weir_xcalloc((size_t)n, sizeof(*cols));
-	rc = describe(res, cols, &keys, what, err);
+	rc = describe(res, cols, &keys, list != NULL, what, err);
 	if (rc < 0)
 		goto out;
 	if (!list) {
@@ -421,7 +475,29 @@ int pg_rows_json(const PGresult *res, const char *list, const char *what, struct
 			rc = put_row(res, r, 1, cols, keys.buf, out, what, err);
 	}
 	if (rc == 0)
-		rc = weir_buf_addstr(out, "],\"total_entries\":");
+		rc = weir_buf_addch(out, ']');
+	/* The '@' columns, each as an array over the same rows. */
+	for (int i = 2; i < n && rc == 0; i++) {
+		if (!cols[i].side)
+			continue;
+		rc = weir_buf_addch(out, ',');
+		if (rc == 0)
+			rc = weir_buf_add(out, keys.buf + cols[i].key, cols[i].key_len);
+		if (rc == 0)
+			rc = weir_buf_addch(out, '[');
+		for (int r = 0, any = 0; r < rows && rc == 0; r++) {
+			if (PQgetisnull(res, r, 1))
+				continue;
+			if (any++)
+				rc = weir_buf_addch(out, ',');
+			if (rc == 0)
+				rc = put_cell(res, r, i, &cols[i], out, what, err);
+		}
+		if (rc == 0)
+			rc = weir_buf_addch(out, ']');
+	}
+	if (rc == 0)
+		rc = weir_buf_addstr(out, ",\"total_entries\":");
 	if (rc == 0)
 		rc = weir_buf_add(out, total, (size_t)(end - total));
 	if (rc == 0)

@@ -900,6 +900,36 @@ static void load_task_common(struct ld *l, struct weir_task *task, const struct 
 	}
 }
 
+/* Sets the task's operator from its "operator" node v (a string). */
+static void load_operator(struct ld *l, struct weir_task *task, const struct weir_node *v)
+{
+	if (!get_string(l, v, "operator"))
+		return;
+	task->operator_name = adup(l, v->str);
+	task->op = weir_operator_find(v->str);
+	if (!task->op) {
+		weir_diag_at(l->d, v, "unknown operator \"%s\"", v->str);
+		hint_names(l->d, v->str, weir_operator_names());
+	}
+}
+
+/* The operator's own keys of task node t as its config, then the
+ * operator's checks (task->op is set). */
+static void load_op_config(struct ld *l, struct weir_task *task, const struct weir_node *t)
+{
+	json_t *cfg = json_object();
+
+	for (size_t k = 0; k < t->n; k++) {
+		const char *key = t->keys[k]->str;
+		for (size_t j = 0; task->op->keys && task->op->keys[j]; j++)
+			if (!strcmp(key, task->op->keys[j]))
+				json_object_set_new(cfg, key, weir_node_to_json(t->items[k]));
+	}
+	task->config = keep_json(l, cfg);
+	if (task->op->validate)
+		task->op->validate(t, l->d);
+}
+
 /*
  * on_success / on_failure: a mapping like a task (operator, its keys,
  * env, retries, timeouts...) without id, depends_on, trigger_rule or
@@ -934,26 +964,13 @@ static void load_callbacks(struct ld *l)
 					     "\"%s\" cannot be set on %s: it runs after every other task", banned[b],
 					     callback_keys[c]);
 		v = weir_node_get(t, "operator");
-		if (!v) {
+		if (!v)
 			weir_diag_at(l->d, t, "%s needs an \"operator\" (e.g. notify)", callback_keys[c]);
-		} else if (get_string(l, v, "operator")) {
-			task->operator_name = adup(l, v->str);
-			task->op = weir_operator_find(v->str);
-			if (!task->op) {
-				weir_diag_at(l->d, v, "unknown operator \"%s\"", v->str);
-				hint_names(l->d, v->str, weir_operator_names());
-			}
-		}
+		else
+			load_operator(l, task, v);
 		if (task->op) {
-			json_t *cfg = json_object();
 			check_keys(l, t, task_keys, task->op->keys, callback_keys[c]);
-			for (size_t k = 0; k < t->n; k++)
-				for (size_t j = 0; task->op->keys && task->op->keys[j]; j++)
-					if (!strcmp(t->keys[k]->str, task->op->keys[j]))
-						json_object_set_new(cfg, t->keys[k]->str, weir_node_to_json(t->items[k]));
-			task->config = keep_json(l, cfg);
-			if (task->op->validate)
-				task->op->validate(t, l->d);
+			load_op_config(l, task, t);
 		}
 		load_task_common(l, task, t);
 		task->trigger_rule = c == 0 ? WEIR_TRIGGER_NONE_FAILED : WEIR_TRIGGER_ONE_FAILED;
@@ -1011,32 +1028,16 @@ static void load_tasks(struct ld *l, const struct weir_node *list)
 		v = weir_node_get(t, "operator");
 		if (!v && l->defaults)
 			v = weir_node_get(l->defaults, "operator");
-		if (!v) {
+		if (!v)
 			weir_diag_at(l->d, t, "task \"%s\" has no \"operator\"", task->id);
-		} else if (get_string(l, v, "operator")) {
-			task->operator_name = adup(l, v->str);
-			task->op = weir_operator_find(v->str);
-			if (!task->op) {
-				weir_diag_at(l->d, v, "unknown operator \"%s\"", v->str);
-				hint_names(l->d, v->str, weir_operator_names());
-			}
-		}
+		else
+			load_operator(l, task, v);
 		/* Keys: common ones plus the operator's own (unknowable when the
 		 * operator itself is unknown: that error is enough). */
 		if (task->op || !task->operator_name)
 			check_keys(l, t, task_keys, task->op ? task->op->keys : NULL, NULL);
-		if (task->op) {
-			json_t *cfg = json_object();
-			for (size_t k = 0; k < t->n; k++) {
-				const char *key = t->keys[k]->str;
-				for (size_t j = 0; task->op->keys && task->op->keys[j]; j++)
-					if (!strcmp(key, task->op->keys[j]))
-						json_object_set_new(cfg, key, weir_node_to_json(t->items[k]));
-			}
-			task->config = keep_json(l, cfg);
-			if (task->op->validate)
-				task->op->validate(t, l->d);
-		}
+		if (task->op)
+			load_op_config(l, task, t);
 		load_task_common(l, task, t);
 	}
 	load_callbacks(l);

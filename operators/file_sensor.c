@@ -37,6 +37,7 @@
 #include "engine/duration.h"
 #include "engine/operator.h"
 #include "operators/operators.h"
+#include "operators/ops_int.h"
 #include "common/banned.h"
 
 static const char *const keys[] = {"path", "min_size", "stable_for", NULL};
@@ -212,17 +213,13 @@ static int poke(struct sensor *s, struct weir_buf *reason, int64_t *stable_at)
 
 static enum weir_op_result run(struct weir_task_ctx *ctx)
 {
-	json_t *sensor = json_object_get(ctx->spec, "sensor");
 	json_t *path = json_object_get(ctx->config, "path");
 	json_t *v;
 	struct sensor s = {0};
 	struct weir_buf reason = WEIR_BUF_INIT(WEIR_BUF_NOLIMIT);
 	struct weir_buf last = WEIR_BUF_INIT(WEIR_BUF_NOLIMIT);
-	int64_t last_logged = 0;
-	bool reschedule = json_is_string(json_object_get(sensor, "mode")) &&
-			  !strcmp(json_string_value(json_object_get(sensor, "mode")), "reschedule");
-	int64_t interval = 60 * WEIR_US_PER_SEC, deadline = WEIR_TIME_NONE, timeout = 0;
-	int64_t started = weir_now_us();
+	int64_t last_logged = 0, started = weir_now_us();
+	struct weir__sensor so;
 	enum weir_op_result res = WEIR_OP_FAILED;
 	bool waited_stable = false;
 	char d[WEIR_DURATION_BUFSZ];
@@ -246,20 +243,9 @@ static enum weir_op_result run(struct weir_task_ctx *ctx)
 		free(t);
 		return WEIR_OP_FAILED;
 	}
-	v = json_object_get(sensor, "poke_interval_ms");
-	if (json_is_integer(v) && json_integer_value(v) > 0)
-		interval = json_integer_value(v) * 1000;
-	v = json_object_get(sensor, "deadline_us");
-	if (json_is_integer(v))
-		deadline = json_integer_value(v);
-	v = json_object_get(sensor, "timeout_us");
-	if (json_is_integer(v))
-		timeout = json_integer_value(v);
-	if (timeout <= 0 && deadline != WEIR_TIME_NONE)
-		timeout = deadline - started > 0 ? deadline - started : 0;
-
+	weir__op_sensor_settings(ctx, started, &so);
 	weir_task_log(ctx, "waiting for files matching \"%s\" (%s mode, poke every %s)", s.pattern,
-		      reschedule ? "reschedule" : "poke", weir_duration_format(interval, d));
+		      so.reschedule ? "reschedule" : "poke", weir_duration_format(so.interval, d));
 	for (;;) {
 		int64_t stable_at, now, next;
 		int ready = poke(&s, &reason, &stable_at);
@@ -274,36 +260,30 @@ static enum weir_op_result run(struct weir_task_ctx *ctx)
 				res = WEIR_OP_SUCCESS;
 			break;
 		}
-		/* A fast poke loop must not flood the log: say it when the
-		 * reason changes, else once a minute. */
-		if (strcmp(reason.buf, last.buf) || now - last_logged >= 60 * WEIR_US_PER_SEC) {
-			weir_task_log(ctx, "not yet: %s", reason.buf);
-			weir_buf_setf(&last, "%s", reason.buf);
-			last_logged = now;
-		}
-		if (deadline != WEIR_TIME_NONE && now >= deadline) {
+		weir__op_sensor_not_yet(ctx, &reason, &last, &last_logged, now);
+		if (so.deadline != WEIR_TIME_NONE && now >= so.deadline) {
 			weir_buf_setf(&ctx->message, "sensor timed out after %s (%s)",
-				      weir_duration_format(timeout, d), reason.buf);
+				      weir_duration_format(so.timeout, d), reason.buf);
 			break;
 		}
 		/* Reschedule mode waits for stability once per try: a file
 		 * that keeps growing must not hold a slot until the deadline. */
-		if (reschedule && (!stable_at || waited_stable)) {
-			next = now + interval;
-			if (deadline != WEIR_TIME_NONE && next > deadline)
-				next = deadline;
+		if (so.reschedule && (!stable_at || waited_stable)) {
+			next = now + so.interval;
+			if (so.deadline != WEIR_TIME_NONE && next > so.deadline)
+				next = so.deadline;
 			ctx->next_poke_us = next;
 			res = WEIR_OP_RESCHEDULE;
 			break;
 		}
 		/* Poke mode: the next poke; both modes: the moment the files
 		 * become stable if that comes first. */
-		next = reschedule ? stable_at : now + interval;
-		waited_stable = reschedule;
+		next = so.reschedule ? stable_at : now + so.interval;
+		waited_stable = so.reschedule;
 		if (stable_at && stable_at < next)
 			next = stable_at;
-		if (deadline != WEIR_TIME_NONE && next > deadline)
-			next = deadline;
+		if (so.deadline != WEIR_TIME_NONE && next > so.deadline)
+			next = so.deadline;
 		if (weir_task_sleep(ctx, next) < 0)
 			break; /* deadline or stop: the runner says which */
 	}

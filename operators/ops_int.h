@@ -114,6 +114,25 @@ char *weir__op_json_brief(json_t *v);
  */
 typedef int weir__poke_fn(struct weir_task_ctx *ctx, void *arg, struct weir_buf *reason);
 
+/* The spec's "sensor" settings (engine/spec.c), read once per try. */
+struct weir__sensor {
+	bool reschedule;  /* mode "reschedule"; else poke mode */
+	int64_t interval; /* poke_interval_ms in microseconds; default 60 s */
+	int64_t deadline; /* absolute (us), WEIR_TIME_NONE: none */
+	int64_t timeout;  /* for messages: timeout_us, else deadline - started (>= 0) */
+};
+
+/* Reads ctx's "sensor" settings; started: when the try began (us). */
+void weir__op_sensor_settings(struct weir_task_ctx *ctx, int64_t started, struct weir__sensor *out);
+
+/*
+ * Logs "not yet: REASON" when reason differs from last or a minute has
+ * passed since *last_logged (a fast poke loop must not flood the log);
+ * then copies reason to last and sets *last_logged = now.
+ */
+void weir__op_sensor_not_yet(struct weir_task_ctx *ctx, const struct weir_buf *reason,
+			     struct weir_buf *last, int64_t *last_logged, int64_t now);
+
 /*
  * Runs a sensor with the spec's "sensor" settings:
  *   poke mode:        poke, weir_task_sleep(poke_interval), ... until the

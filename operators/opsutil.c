@@ -427,34 +427,52 @@ char *weir__op_json_brief(json_t *v)
 /* sensors                                                              */
 /* ------------------------------------------------------------------ */
 
+void weir__op_sensor_settings(struct weir_task_ctx *ctx, int64_t started, struct weir__sensor *out)
+{
+	json_t *sensor = json_object_get(ctx->spec, "sensor");
+	const char *mode = json_string_value(json_object_get(sensor, "mode"));
+	json_t *v;
+
+	out->reschedule = mode && !strcmp(mode, "reschedule");
+	out->interval = 60 * WEIR_US_PER_SEC;
+	out->deadline = WEIR_TIME_NONE;
+	out->timeout = 0;
+	v = json_object_get(sensor, "poke_interval_ms");
+	if (json_is_integer(v) && json_integer_value(v) > 0)
+		out->interval = json_integer_value(v) * 1000;
+	v = json_object_get(sensor, "deadline_us");
+	if (json_is_integer(v))
+		out->deadline = json_integer_value(v);
+	v = json_object_get(sensor, "timeout_us");
+	if (json_is_integer(v))
+		out->timeout = json_integer_value(v);
+	if (out->timeout <= 0 && out->deadline != WEIR_TIME_NONE)
+		out->timeout = out->deadline - started > 0 ? out->deadline - started : 0;
+}
+
+void weir__op_sensor_not_yet(struct weir_task_ctx *ctx, const struct weir_buf *reason,
+			     struct weir_buf *last, int64_t *last_logged, int64_t now)
+{
+	if (strcmp(reason->buf, last->buf) || now - *last_logged >= 60 * WEIR_US_PER_SEC) {
+		weir_task_log(ctx, "not yet: %s", reason->buf);
+		weir_buf_setf(last, "%s", reason->buf);
+		*last_logged = now;
+	}
+}
+
 enum weir_op_result weir__op_sensor_run(struct weir_task_ctx *ctx, const char *what,
 					weir__poke_fn *poke, void *arg)
 {
-	json_t *sensor = json_object_get(ctx->spec, "sensor");
-	json_t *v;
-	const char *mode = json_string_value(json_object_get(sensor, "mode"));
-	bool reschedule = mode && !strcmp(mode, "reschedule");
-	int64_t interval = 60 * WEIR_US_PER_SEC, deadline = WEIR_TIME_NONE, timeout = 0;
 	int64_t started = weir_now_us(), last_logged = 0;
 	struct weir_buf reason = WEIR_BUF_INIT(WEIR_BUF_NOLIMIT);
 	struct weir_buf last = WEIR_BUF_INIT(WEIR_BUF_NOLIMIT);
 	enum weir_op_result res = WEIR_OP_FAILED;
+	struct weir__sensor so;
 	char d[WEIR_DURATION_BUFSZ];
 
-	v = json_object_get(sensor, "poke_interval_ms");
-	if (json_is_integer(v) && json_integer_value(v) > 0)
-		interval = json_integer_value(v) * 1000;
-	v = json_object_get(sensor, "deadline_us");
-	if (json_is_integer(v))
-		deadline = json_integer_value(v);
-	v = json_object_get(sensor, "timeout_us");
-	if (json_is_integer(v))
-		timeout = json_integer_value(v);
-	if (timeout <= 0 && deadline != WEIR_TIME_NONE)
-		timeout = deadline - started > 0 ? deadline - started : 0;
-
+	weir__op_sensor_settings(ctx, started, &so);
 	weir_task_log(ctx, "waiting for %s (%s mode, poke every %s)", what,
-		      reschedule ? "reschedule" : "poke", weir_duration_format(interval, d));
+		      so.reschedule ? "reschedule" : "poke", weir_duration_format(so.interval, d));
 	for (;;) {
 		int64_t now, next;
 		int rc;
@@ -469,22 +487,16 @@ enum weir_op_result weir__op_sensor_run(struct weir_task_ctx *ctx, const char *w
 			break;
 		}
 		now = weir_now_us();
-		/* A fast poke loop must not flood the log: say it when the
-		 * reason changes, else once a minute. */
-		if (strcmp(reason.buf, last.buf) || now - last_logged >= 60 * WEIR_US_PER_SEC) {
-			weir_task_log(ctx, "not yet: %s", reason.buf);
-			weir_buf_setf(&last, "%s", reason.buf);
-			last_logged = now;
-		}
-		if (deadline != WEIR_TIME_NONE && now >= deadline) {
+		weir__op_sensor_not_yet(ctx, &reason, &last, &last_logged, now);
+		if (so.deadline != WEIR_TIME_NONE && now >= so.deadline) {
 			weir_buf_setf(&ctx->message, "sensor timed out after %s (%s)",
-				      weir_duration_format(timeout, d), reason.buf);
+				      weir_duration_format(so.timeout, d), reason.buf);
 			break;
 		}
-		next = now + interval;
-		if (deadline != WEIR_TIME_NONE && next > deadline)
-			next = deadline;
-		if (reschedule) {
+		next = now + so.interval;
+		if (so.deadline != WEIR_TIME_NONE && next > so.deadline)
+			next = so.deadline;
+		if (so.reschedule) {
 			ctx->next_poke_us = next;
 			res = WEIR_OP_RESCHEDULE;
 			break;

@@ -1,7 +1,9 @@
 /* check.c: the test runner behind check.h (one process per test, TAP out). */
 #include "tests/check.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -82,6 +84,45 @@ void check_write_file(const char *path, const char *text)
 	FILE *f = fopen(path, "wb");
 	if (!f || fputs(text, f) < 0 || fclose(f) != 0)
 		check__fail(__FILE__, __LINE__, "cannot write \"%s\": %s", path, strerror(errno));
+}
+
+bool check_have_program(const char *name)
+{
+	char cmd[256];
+	snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null 2>&1", name);
+	return system(cmd) == 0;
+}
+
+bool check_process_exists(const char *cmdline)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	bool found = false;
+
+	while (d && !found && (e = readdir(d))) {
+		char path[64], buf[512];
+		int fd;
+		ssize_t n;
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%.20s/cmdline", e->d_name);
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		/* The arguments end in NULs; all but the last become spaces. */
+		for (ssize_t i = 0; i < n - 1; i++)
+			if (buf[i] == '\0')
+				buf[i] = ' ';
+		found = !strcmp(buf, cmdline);
+	}
+	if (d)
+		closedir(d);
+	return found;
 }
 
 static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)

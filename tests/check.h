@@ -94,4 +94,10 @@ const char *check_tmpdir(void);
 char *check_read_file(const char *path);
 void check_write_file(const char *path, const char *text);
 
+/* True when `command -v name` finds the program. */
+bool check_have_program(const char *name);
+/* True when a live process has exactly this command line (its arguments
+ * joined by ' '), read from /proc/PID/cmdline. */
+bool check_process_exists(const char *cmdline);
+
 #endif

@@ -53,29 +53,37 @@ print("| measure | median ms | min ms | max ms |")
 print("|---|---:|---:|---:|")
 rows = [
     ("navigation start → grid rendered (**goal < 1000 ms: " + goal + "**)", "rendered_ms"),
-    ("navigation start → skeleton (tasks, runs; empty cells)", "skeleton_ms"),
-    ("skeleton → all task instances arrived (100 API requests, 6 at a time)", "fetch_ms"),
-    ("last task instances → next frame painted", "paint_ms"),
+    ("navigation start → route start (modules, session)", "start_ms"),
+    (f"route start → grid answer decoded (`GET /dags/{{dag_id}}/grid?limit={r['runs']}`, beside the DAG's read)", "fetch_ms"),
+    (f"grid answer → {r['cells']:,} cells in the DOM", "build_ms"),
+    ("cells in the DOM → next frame painted", "paint_ms"),
     ("the page's main-thread CPU time for the whole load (DevTools TaskDuration)", "page_cpu_ms"),
-    ("the same 100 requests from Node, no browser (API alone)", "api_only_ms"),
-    ("revisit inside the app (finished runs cached in memory)", "revisit_ms"),
+    ("the grid request from Node, no browser (API alone)", "grid_only_ms"),
+    (f"the same task instances as {r['runs']} Airflow listings from Node, 6 at a time (API alone)", "api_only_ms"),
+    ("revisit inside the app (DAG list → grid)", "revisit_ms"),
 ]
 for label, k in rows:
     v = r[k]
     print(f"| {label} | {statistics.median(v):.0f} | {min(v):.0f} | {max(v):.0f} |")
 print()
-api = statistics.median(r["api_only_ms"])
-rev = statistics.median(r["revisit_ms"])
-paint = statistics.median(r["paint_ms"])
-cpu = statistics.median(r["page_cpu_ms"])
-print(f"Where the time goes: the task instances are {r['api_bytes'] / 1e6:.1f} MB of JSON in {r['runs']} "
-      f"responses (Airflow's TaskInstance shape, ~{r['api_bytes'] / r['cells']:.0f} bytes each). The API "
-      f"alone needs {api:.0f} ms for them; the page itself, with every run's task instances already in "
-      f"memory, needs {rev:.0f} ms from the route to the painted grid, and {paint:.0f} ms from the last "
-      f"response to the painted grid; its main thread works {cpu:.0f} ms in a whole load (parsing the "
-      "JSON included). The rest is waiting: for the API, and for the CPU, which the browser's "
-      "processes, the API and PostgreSQL share (two cores; see the load averages). The API's per-row `operator` lookup "
-      "is most of its time; docs/internals/ui.md (\"API gaps\" 1 and 2) has the numbers and the fixes.")
+rendered = med("rendered_ms")
+start = med("start_ms")
+fetch = med("fetch_ms")
+build = med("build_ms")
+paint = med("paint_ms")
+cpu = med("page_cpu_ms")
+grid = med("grid_only_ms")
+api = med("api_only_ms")
+print(f"Where the time goes: the page reads the whole grid in one request, {r['grid_bytes'] / 1e6:.2f} MB "
+      f"(~{r['grid_bytes'] / r['cells']:.0f} bytes per cell: states, tries, start and end in parallel arrays); "
+      f"the API answers it in {grid:.0f} ms on its own. Of the {rendered:.0f} ms to the painted grid, "
+      f"{start:.0f} ms pass before the route starts (loading the modules and the session), {fetch:.0f} ms "
+      f"waiting for and decoding the grid answer, {build:.0f} ms building the {r['cells']:,} cells and {paint:.0f} ms "
+      f"laying out and painting the first frame; the main thread works {cpu:.0f} ms in a whole load. "
+      f"Airflow's shapes for the same data are {r['api_bytes'] / 1e6:.1f} MB in {r['runs']} task-instance "
+      f"listings, which the API now serves in {api:.0f} ms (the operator comes from the dag_tasks table, "
+      "migration 0004). The machine's two cores are shared by the browser's processes, the API and "
+      "PostgreSQL (see the load averages). Before the grid read (up to commit e1465d1) the page made one Airflow task-instance listing per run: 3014 ms median to the rendered grid, 1905 ms of main-thread CPU, 1679 ms for the API alone.")
 PY
 cat "$section"
 

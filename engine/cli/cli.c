@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -212,6 +213,53 @@ long weir_cli_parse_count(struct weir_cli *cli, const char *opt, const char *val
 		exit(weir_cli_usage_error(cli, "%s must be a whole number from 1 to %ld, not \"%s\"", opt,
 					  max, value));
 	return (long)v;
+}
+
+int weir_cli_format_only(struct weir_cli *cli, int argc, char **argv, bool *json)
+{
+	static const struct option opts[] = {{"format", required_argument, NULL, 'f'}, {0, 0, 0, 0}};
+	int c;
+
+	*json = false;
+	while ((c = weir_cli_getopt(cli, argc, argv, "", opts)) != -1)
+		if (c == 'f')
+			*json = !strcmp(optarg, "json");
+	if (optind != argc)
+		return weir_cli_usage_error(cli, "unexpected argument \"%s\"", argv[optind]);
+	return 0;
+}
+
+void weir_cli_print_json(const json_t *j)
+{
+	/* jansson keeps insertion order (JSON_PRESERVE_ORDER is implied since 2.8). */
+	char *t = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	puts(t);
+	free(t);
+}
+
+int weir_cli_read_secret(bool ask, struct weir_buf *out)
+{
+	struct termios old, quiet;
+	bool tty = ask && isatty(0);
+	int c;
+
+	if (tty) {
+		fprintf(stderr, "password: ");
+		fflush(stderr);
+		tcgetattr(0, &old);
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(0, TCSAFLUSH, &quiet);
+	}
+	while ((c = getchar()) != EOF && c != '\n')
+		weir_buf_addch(out, c);
+	if (out->len && out->buf[out->len - 1] == '\r')
+		weir_buf_truncate(out, out->len - 1);
+	if (tty) {
+		tcsetattr(0, TCSAFLUSH, &old);
+		fprintf(stderr, "\n");
+	}
+	return ferror(stdin) ? -1 : 0;
 }
 
 struct weir_dag *weir_cli_load_dag(const char *path)

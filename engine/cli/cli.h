@@ -11,6 +11,7 @@
 #define WEIR_CLI_H
 
 #include <getopt.h>
+#include <jansson.h>
 #include <stdbool.h>
 
 #include "engine/config.h"
@@ -62,6 +63,23 @@ struct weir_dag;
 struct weir_dag *weir_cli_load_dag(const char *path);
 /* Parses a positive integer option value; exits 2 on error. */
 long weir_cli_parse_count(struct weir_cli *cli, const char *opt, const char *value, long max);
+/*
+ * Parses the options of a command whose only option is --format FORMAT
+ * (*json: FORMAT is "json"; anything else means text) and which takes no
+ * operand.  0, or an exit code (a usage error).
+ */
+int weir_cli_format_only(struct weir_cli *cli, int argc, char **argv, bool *json);
+/* Prints j to stdout as indented JSON (members in insertion order) and a newline. */
+void weir_cli_print_json(const json_t *j);
+/*
+ * Reads one line from stdin into out, without the newline and without one
+ * "\r" at its end; stops at end of file.  With ask, when stdin is a
+ * terminal, prompts "password: " on stderr and turns echo off while
+ * reading.  Bytes past out's limit are dropped.  Returns 0, or -1 on a
+ * read error.
+ */
+struct weir_buf;
+int weir_cli_read_secret(bool ask, struct weir_buf *out);
 
 struct weir_store;
 /* Opens the configured store (the private cluster when no URL is set,

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "api/api.h"
@@ -139,21 +138,17 @@ int weir_cmd_clients_create(struct weir_cli *cli, int argc, char **argv)
 
 int weir_cmd_clients_list(struct weir_cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {{"format", required_argument, NULL, 'f'}, {0, 0, 0, 0}};
 	struct weir_buf err = WEIR_BUF_INIT(WEIR_BUF_NOLIMIT);
 	struct weir_store *st = NULL;
 	void *out = NULL;
 	json_t *list, *cl;
-	bool json = false;
+	bool json;
 	size_t i;
-	int c, rc;
+	int rc;
 
-	while ((c = weir_cli_getopt(cli, argc, argv, "", opts)) != -1)
-		if (c == 'f')
-			json = !strcmp(optarg, "json");
-	if (optind != argc)
-		return weir_cli_usage_error(cli, "unexpected argument \"%s\"", argv[optind]);
-	rc = weir_cli_store(cli, &st);
+	rc = weir_cli_format_only(cli, argc, argv, &json);
+	if (rc == 0)
+		rc = weir_cli_store(cli, &st);
 	if (rc)
 		return rc;
 	rc = weir_api_clients_list(st, &out, &err);
@@ -165,9 +160,7 @@ int weir_cmd_clients_list(struct weir_cli *cli, int argc, char **argv)
 	}
 	list = out;
 	if (json) {
-		char *t = json_dumps(list, JSON_INDENT(2));
-		puts(t);
-		free(t);
+		weir_cli_print_json(list);
 	} else {
 		printf("%-34s %-24s %-8s %s\n", "CLIENT_ID", "NAME", "TOKEN", "SCOPES");
 		json_array_foreach(json_object_get(list, "clients"), i, cl) {
@@ -187,35 +180,6 @@ int weir_cmd_clients_list(struct weir_cli *cli, int argc, char **argv)
 	return 0;
 }
 
-/* Reads one line from stdin (no echo on a terminal); 0 or -1. */
-static int read_password(bool from_stdin, char *buf, size_t n)
-{
-	struct termios old, quiet;
-	bool tty = !from_stdin && isatty(0);
-	size_t len;
-
-	if (!from_stdin && !tty)
-		return -1;
-	if (tty) {
-		fprintf(stderr, "password: ");
-		fflush(stderr);
-		tcgetattr(0, &old);
-		quiet = old;
-		quiet.c_lflag &= ~(tcflag_t)ECHO;
-		tcsetattr(0, TCSAFLUSH, &quiet);
-	}
-	if (!fgets(buf, (int)n, stdin))
-		buf[0] = '\0';
-	if (tty) {
-		tcsetattr(0, TCSAFLUSH, &old);
-		fprintf(stderr, "\n");
-	}
-	len = strlen(buf);
-	while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
-		buf[--len] = '\0';
-	return 0;
-}
-
 int weir_cmd_users_create(struct weir_cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -226,8 +190,10 @@ int weir_cmd_users_create(struct weir_cli *cli, int argc, char **argv)
 	struct weir_buf err = WEIR_BUF_INIT(WEIR_BUF_NOLIMIT);
 	struct weir_store *st = NULL;
 	const char *scopes = NULL;
+	/* Room for one more than a password's 1024 characters (then the
+	 * server says too long); allocated once, so no copy is left behind. */
+	struct weir_buf pw = WEIR_BUF_INIT(1099);
 	bool from_stdin = false;
-	char pw[1100];
 	int c, rc;
 
 	while ((c = weir_cli_getopt(cli, argc, argv, "", opts)) != -1) {
@@ -240,21 +206,26 @@ int weir_cmd_users_create(struct weir_cli *cli, int argc, char **argv)
 		return weir_cli_usage_error(cli, "expected one user name");
 	if (!scopes)
 		return weir_cli_usage_error(cli, "--scopes is required (e.g. --scopes dags:read,runs:read)");
-	if (read_password(from_stdin, pw, sizeof(pw)) < 0)
+	if (!from_stdin && !isatty(0))
 		return weir_cli_usage_error(cli, "no terminal to ask for the password: use --password-stdin");
+	weir_buf_grow(&pw, pw.max);
+	if (weir_cli_read_secret(!from_stdin, &pw) < 0)
+		weir_buf_truncate(&pw, 0);
+	while (pw.len && pw.buf[pw.len - 1] == '\r')
+		weir_buf_truncate(&pw, pw.len - 1);
 	rc = weir_cli_store(cli, &st);
-	if (rc) {
-		memset(pw, 0, sizeof(pw));
-		return rc;
-	}
-	rc = weir_api_user_create(st, argv[optind], pw, scopes, &err);
-	memset(pw, 0, sizeof(pw));
+	if (rc)
+		goto out;
+	rc = weir_api_user_create(st, argv[optind], pw.buf, scopes, &err);
 	if (rc < 0) {
 		weir_cli_error("%s", err.buf);
 		rc = WEIR_EXIT_INVALID;
 	} else {
 		printf("user %s created\n", argv[optind]);
 	}
+out:
+	memset(pw.buf, 0, pw.len);
+	weir_buf_release(&pw);
 	weir_store_close(st);
 	weir_buf_release(&err);
 	return rc;

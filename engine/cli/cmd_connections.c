@@ -21,32 +21,6 @@
 #include "engine/store.h"
 #include "common/banned.h"
 
-/* One line from stdin, without its line end (no echo on a terminal). */
-static int read_secret(struct weir_buf *out)
-{
-	struct termios old, quiet;
-	bool tty = isatty(0);
-	int c;
-
-	if (tty) {
-		fprintf(stderr, "password: ");
-		fflush(stderr);
-		tcgetattr(0, &old);
-		quiet = old;
-		quiet.c_lflag &= ~(tcflag_t)ECHO;
-		tcsetattr(0, TCSAFLUSH, &quiet);
-	}
-	while ((c = getchar()) != EOF && c != '\n')
-		weir_buf_addch(out, c);
-	if (out->len && out->buf[out->len - 1] == '\r')
-		weir_buf_truncate(out, out->len - 1);
-	if (tty) {
-		tcsetattr(0, TCSAFLUSH, &old);
-		fprintf(stderr, "\n");
-	}
-	return ferror(stdin) ? -1 : 0;
-}
-
 int weir_cmd_connections_add(struct weir_cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -129,7 +103,7 @@ int weir_cmd_connections_add(struct weir_cli *cli, int argc, char **argv)
 		goto out;
 	}
 	if (want_pw) {
-		if (read_secret(&pw) < 0) {
+		if (weir_cli_read_secret(true, &pw) < 0) {
 			weir_cli_error("could not read the password from standard input");
 			rc = WEIR_EXIT_INVALID;
 			goto out;
@@ -241,9 +215,7 @@ int weir_cmd_connections_list(struct weir_cli *cli, int argc, char **argv)
 	}
 	if (json) {
 		json_t *o = json_pack("{s:O, s:s}", "connections", all, "file", path);
-		char *t = json_dumps(o, JSON_INDENT(2));
-		puts(t);
-		free(t);
+		weir_cli_print_json(o);
 		json_decref(o);
 	} else {
 		printf("%-24s %-9s %-28s %-6s %-16s %-9s %-16s %s\n", "NAME", "TYPE", "HOST", "PORT", "LOGIN",

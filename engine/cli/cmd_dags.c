@@ -99,9 +99,7 @@ int weir_cmd_dags_validate(struct weir_cli *cli, int argc, char **argv)
 		weir_diags_release(&d);
 	}
 	if (json) {
-		char *s = json_dumps(jout, JSON_INDENT(2));
-		puts(s);
-		free(s);
+		weir_cli_print_json(jout);
 		json_decref(jout);
 	} else if (invalid) {
 		fprintf(stderr, "%zu of %zu DAG files invalid (%zu error%s)\n", invalid, files.n, nerr,
@@ -253,9 +251,7 @@ int weir_cmd_dags_show(struct weir_cli *cli, int argc, char **argv)
 			after = e;
 		}
 		json_object_set_new(j, "next_runs", next);
-		char *txt = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		puts(txt);
-		free(txt);
+		weir_cli_print_json(j);
 		json_decref(j);
 	} else if (!strcmp(format, "dot")) {
 		print_dot(dag);

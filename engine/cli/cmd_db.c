@@ -61,20 +61,16 @@ int weir_cmd_db_migrate(struct weir_cli *cli, int argc, char **argv)
 
 int weir_cmd_db_status(struct weir_cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {{"format", required_argument, NULL, 'f'}, {0, 0, 0, 0}};
 	struct weir_store *st = NULL;
 	struct weir_buf err = WEIR_BUF_INIT(WEIR_BUF_NOLIMIT);
 	json_t *s = NULL, *m;
-	bool json = false;
+	bool json;
 	size_t i;
-	int c, rc, pending = 0;
+	int rc, pending = 0;
 
-	while ((c = weir_cli_getopt(cli, argc, argv, "", opts)) != -1)
-		if (c == 'f')
-			json = !strcmp(optarg, "json");
-	if (optind != argc)
-		return weir_cli_usage_error(cli, "unexpected argument \"%s\"", argv[optind]);
-	rc = weir_cli_store(cli, &st);
+	rc = weir_cli_format_only(cli, argc, argv, &json);
+	if (rc == 0)
+		rc = weir_cli_store(cli, &st);
 	if (rc)
 		return rc;
 	rc = weir_store_status(st, &s, &err);
@@ -85,9 +81,7 @@ int weir_cmd_db_status(struct weir_cli *cli, int argc, char **argv)
 		return WEIR_EXIT_INVALID;
 	}
 	if (json) {
-		char *t = json_dumps(s, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		puts(t);
-		free(t);
+		weir_cli_print_json(s);
 	} else {
 		printf("database:   %s\n", json_string_value(json_object_get(s, "database")));
 		printf("server:     PostgreSQL %s, PostGIS %s\n",

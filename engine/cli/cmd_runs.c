@@ -38,13 +38,6 @@ static int store_or_exit(struct weir_cli *cli, struct weir_store **st)
 	return weir_cli_store(cli, st);
 }
 
-static void print_json(json_t *j)
-{
-	char *t = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	puts(t);
-	free(t);
-}
-
 /* ------------------------------------------------------------------ */
 
 int weir_cmd_dags_list(struct weir_cli *cli, int argc, char **argv)
@@ -73,7 +66,7 @@ int weir_cmd_dags_list(struct weir_cli *cli, int argc, char **argv)
 	}
 	if (json) {
 		json_t *o = json_pack("{s:O, s:O}", "dags", list, "import_errors", errs);
-		print_json(o);
+		weir_cli_print_json(o);
 		json_decref(o);
 		goto out;
 	}
@@ -399,7 +392,7 @@ int weir_cmd_runs_list(struct weir_cli *cli, int argc, char **argv)
 		weir_cli_error("%s", err.buf);
 		rc = WEIR_EXIT_INVALID;
 	} else if (json) {
-		print_json(list);
+		weir_cli_print_json(list);
 	} else {
 		printf("%-44s %-9s %-10s %-20s %s\n", "RUN", "STATE", "TYPE", "LOGICAL DATE", "ENDED");
 		json_array_foreach(list, i, r)
@@ -479,7 +472,7 @@ int weir_cmd_runs_show(struct weir_cli *cli, int argc, char **argv)
 		goto out;
 	}
 	if (json) {
-		print_json(run);
+		weir_cli_print_json(run);
 		goto out;
 	}
 	printf("%s  run %s of %s (order %s)\n", js(run, "state"), js(run, "run_id"), js(run, "dag_id"),

@@ -17,19 +17,13 @@
 #include "api/api.h"
 #include "api/api_int.h"
 #include "engine/store.h"
+#include "tests/api/fake_store.h"
 
 /* ------------------------------------------------------------------ */
 /* without a database                                                   */
 /* ------------------------------------------------------------------ */
 
-/*
- * A store whose reads come from a table the test fills: name -> JSON text
- * (NULL text: WEIR_ENOTFOUND).  Unknown names are WEIR_ENOTFOUND.  Writes
- * succeed with rows = 1.
- */
-struct weir_store *fake_store_new(void);
-void fake_store_set(const char *name, const char *json);
-void fake_store_clear(void);
+/* fake_store_new, fake_store_set, fake_store_clear: tests/api/fake_store.h */
 
 /* A context whose pool hands out fake stores.  home/ui may be NULL. */
 struct api_ctx *fake_ctx_new(const char *home, const char *ui_dir);

@@ -182,6 +182,8 @@ static void test_api__metrics_and_access_log(void)
 	r = http_get("/metrics", NULL);
 	expect(r, 200);
 	CHECK_STR_CONTAINS(http_header(r, "Content-Type"), "text/plain");
+	/* This request is the one in progress. */
+	CHECK_STR_CONTAINS(r->body, "\nweir_http_requests_in_progress 1\n");
 	CHECK_STR_CONTAINS(r->body, "weir_http_requests_total{route=\"/api/v1/dags\",method=\"GET\",status=\"200\"} 1");
 	CHECK_STR_CONTAINS(r->body, "weir_http_requests_total{route=\"/api/v1/dags/{dag_id}\",method=\"GET\",status=\"404\"} 1");
 	CHECK_STR_CONTAINS(r->body, "weir_http_request_duration_seconds_bucket{route=\"/api/v1/dags\",method=\"GET\",le=\"+Inf\"} 1");
@@ -1943,6 +1945,411 @@ static void test_orders__success_and_invalid_paths_show_as_status(void)
 }
 
 /* ------------------------------------------------------------------ */
+/* weir's grid and state events                                         */
+/* ------------------------------------------------------------------ */
+
+/* Tasks whose topological order is not their id order: z and m are
+ * roots, a needs z, b needs a and m. */
+static const char grid_yaml[] =
+	"version: 1\n"
+	"dag: grid\n"
+	"tasks:\n"
+	"  - id: z\n"
+	"    operator: command\n"
+	"    shell: 'true'\n"
+	"  - id: a\n"
+	"    operator: command\n"
+	"    depends_on: [z]\n"
+	"    shell: 'true'\n"
+	"  - id: m\n"
+	"    operator: python\n"
+	"    code: pass\n"
+	"  - id: b\n"
+	"    operator: command\n"
+	"    depends_on: [a, m]\n"
+	"    shell: 'true'\n";
+
+/* s percent-encoded as one path segment, into out. */
+static const char *seg(const char *s, char *out, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+
+	for (; *s && o + 4 < n; s++) {
+		unsigned char c = (unsigned char)*s;
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || strchr("-._~", c)) {
+			out[o++] = (char)c;
+		} else {
+			out[o++] = '%';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* ms since 1970 of an ISO instant, rounded (the grid's start_ms/end_ms). */
+static json_t *iso_ms(const char *iso)
+{
+	struct weir_arena a;
+	int64_t us = 0;
+	json_t *v;
+
+	if (!iso)
+		return json_null();
+	weir_arena_init(&a, 0);
+	CHECK(api_time_norm(&a, iso, &us) != NULL);
+	v = json_integer(us >= 0 ? (us + 500) / 1000 : -((-us + 499) / 1000));
+	weir_arena_release(&a);
+	return v;
+}
+
+/*
+ * One page of the grid == the same runs from GET .../dagRuns?order_by=-id
+ * and, per run and task, the fields of GET .../taskInstances (the
+ * Airflow-shaped listings are the oracle).
+ */
+static void grid_is_consistent(const char *tok, const char *dag, int limit, int offset, int want_runs)
+{
+	char path[512];
+	struct http_res *g, *runs;
+	json_t *ids, *gr, *run;
+	size_t i, j;
+
+	snprintf(path, sizeof(path), "/api/v1/dags/%s/grid?limit=%d&offset=%d", dag, limit, offset);
+	g = http_get(path, tok);
+	expect(g, 200);
+	CHECK_STR_EQ(jstr(g->json, "dag_id"), dag);
+	snprintf(path, sizeof(path), "/api/v1/dags/%s/dagRuns?order_by=-id&limit=%d&offset=%d", dag, limit, offset);
+	runs = http_get(path, tok);
+	expect(runs, 200);
+	same_json(json_object_get(g->json, "dag_runs"), json_object_get(runs->json, "dag_runs"), "grid dag_runs");
+	CHECK_INT_EQ(json_integer_value(json_object_get(g->json, "total_entries")),
+		     json_integer_value(json_object_get(runs->json, "total_entries")));
+	gr = json_object_get(g->json, "dag_runs");
+	CHECK_INT_EQ(json_array_size(gr), want_runs);
+	ids = json_object_get(g->json, "task_ids");
+	for (const char *const *k = (const char *const[]){"states", "try_numbers", "max_tries", "start_ms", "end_ms", NULL};
+	     *k; k++) {
+		json_t *arr = json_object_get(g->json, *k);
+		CHECK(json_is_array(arr));
+		CHECK_INT_EQ(json_array_size(arr), json_array_size(gr));
+		json_array_foreach(arr, i, run)
+			CHECK_INT_EQ(json_array_size(run), json_array_size(ids));
+	}
+	json_array_foreach(gr, i, run) {
+		struct http_res *tis;
+		json_t *by_task = json_object(), *ti, *tid;
+
+		char esc[256];
+
+		snprintf(path, sizeof(path), "/api/v1/dags/%s/dagRuns/%s/taskInstances?limit=10000", dag,
+			 seg(jstr(run, "dag_run_id"), esc, sizeof(esc)));
+		tis = http_get(path, tok);
+		expect(tis, 200);
+		json_array_foreach(json_object_get(tis->json, "task_instances"), j, ti)
+			json_object_set(by_task, jstr(ti, "task_id"), ti);
+		json_array_foreach(ids, j, tid) {
+			json_t *want = json_object_get(by_task, json_string_value(tid));
+			json_t *w[5], *got;
+			const char *const keys[5] = {"states", "try_numbers", "max_tries", "start_ms", "end_ms"};
+
+			w[0] = want ? json_incref(json_object_get(want, "state")) : json_null();
+			w[1] = want ? json_incref(json_object_get(want, "try_number")) : json_null();
+			w[2] = want ? json_incref(json_object_get(want, "max_tries")) : json_null();
+			w[3] = want ? iso_ms(jstr(want, "start_date")) : json_null();
+			w[4] = want ? iso_ms(jstr(want, "end_date")) : json_null();
+			for (int k = 0; k < 5; k++) {
+				char what[256];
+				got = json_array_get(json_array_get(json_object_get(g->json, keys[k]), i), j);
+				snprintf(what, sizeof(what), "grid %s of run %s task %s", keys[k], jstr(run, "dag_run_id"),
+					 json_string_value(tid));
+				same_json(got, w[k], what);
+				json_decref(w[k]);
+			}
+		}
+		json_decref(by_task);
+		http_free(tis);
+	}
+	http_free(runs);
+	http_free(g);
+}
+
+static void test_grid__runs_and_cells_equal_the_airflow_listings(void)
+{
+	struct api_env e;
+	struct http_res *r;
+	char *tok, *dags_only, *runs_only, *both;
+
+	api_env_init(&e, NULL);
+	tok = token_for(&e, "admin");
+	api_env_dag(&e, "quick.yaml", quick_yaml);
+	api_env_sync(&e, "quick.yaml");
+	api_env_dag(&e, "grid.yaml", grid_yaml);
+	api_env_sync(&e, "grid.yaml");
+
+	/* No runs yet: the tasks, empty arrays. */
+	answer_is(tok, "/api/v1/dags/grid/grid", NULL,
+		  json_pack("{s:s, s:[s,s,s,s], s:[], s:[], s:[], s:[], s:[], s:[], s:i}", "dag_id", "grid",
+			    "task_ids", "m", "z", "a", "b", "dag_runs", "states", "try_numbers", "max_tries",
+			    "start_ms", "end_ms", "total_entries", 0));
+
+	/* The varied listings data (quick: tasks hello, bye; instances of
+	 * tasks no longer in the DAG, gone and x, are left out), plus runs
+	 * of grid with missing and extra instances. */
+	free(api_env_sql(&e, listings_data_sql));
+	free(api_env_sql(&e,
+			 "INSERT INTO dag_runs (order_id, dag_id, run_id, run_type, state, logical_date)"
+			 " SELECT gen_random_uuid(), 'grid', 'g' || i, 'manual', 'RUNNING', now() FROM generate_series(1, 5) i;"
+			 "INSERT INTO task_instances (run_pk, task_id, dag_id, state, try_number, max_tries, pool,"
+			 " started_at, ended_at)"
+			 " SELECT r.id, t, 'grid', (ARRAY['success', 'failed', 'running', 'none'])[1 + (r.id::int + length(t)) % 4],"
+			 "  r.id % 3, 3, 'default_pool',"
+			 "  CASE WHEN t <> 'a' THEN date_trunc('second', now()) - interval '1.234 s' END,"
+			 "  CASE WHEN t = 'b' THEN date_trunc('second', now()) END"
+			 " FROM dag_runs r, unnest(ARRAY['z', 'a', 'b', 'old']) t WHERE r.dag_id = 'grid' AND r.run_id <> 'g3'"));
+	grid_is_consistent(tok, "quick", 1000, 0, 52);
+	grid_is_consistent(tok, "quick", 7, 3, 7);
+	grid_is_consistent(tok, "quick", 25, 50, 2);
+	grid_is_consistent(tok, "quick", 10, 1000, 0);
+	grid_is_consistent(tok, "grid", 25, 0, 5);
+	r = http_get("/api/v1/dags/grid/grid", tok);
+	CHECK_STR_EQ(json_string_value(json_array_get(json_object_get(r->json, "task_ids"), 0)), "m");
+	CHECK_STR_EQ(jstr(json_array_get(json_object_get(r->json, "dag_runs"), 0), "dag_run_id"), "g5");
+	/* g3 has no instances: null everywhere (m has none in any run). */
+	CHECK(json_is_null(json_array_get(json_array_get(json_object_get(r->json, "states"), 2), 1)));
+	CHECK(json_is_null(json_array_get(json_array_get(json_object_get(r->json, "states"), 0), 0)));
+	http_free(r);
+	/* Default page: 25 runs. */
+	r = http_get("/api/v1/dags/quick/grid", tok);
+	CHECK_INT_EQ(json_array_size(json_object_get(r->json, "dag_runs")), 25);
+	CHECK_INT_EQ(json_integer_value(json_object_get(r->json, "total_entries")), 52);
+	http_free(r);
+
+	/* Bad input: 400 naming the field; unknown DAG: 404. */
+	{
+		static const char *const bad[][2] = {
+			{"/api/v1/dags/quick/grid?limit=0", "limit"},
+			{"/api/v1/dags/quick/grid?limit=1001", "limit"},
+			{"/api/v1/dags/quick/grid?limit=ten", "limit"},
+			{"/api/v1/dags/quick/grid?offset=-1", "offset"},
+			{"/api/v1/dags/quick/grid?offset=99999999999999999999", "offset"},
+			{"/api/v1/dags/quick/grid?order_by=id", "order_by"},
+		};
+		for (size_t i = 0; i < WEIR_ARRAY_SIZE(bad); i++) {
+			r = http_get(bad[i][0], tok);
+			expect(r, 400);
+			check_error_shape(r->json, 400, bad[i][1]);
+			http_free(r);
+		}
+	}
+	r = http_get("/api/v1/dags/nope/grid", tok);
+	expect(r, 404);
+	check_error_shape(r->json, 404, NULL);
+	http_free(r);
+	r = http_get("/api/v1/dags/~/grid", tok);
+	expect(r, 404);
+	http_free(r);
+	r = http_get("/api/v1/dags/%C3%BC%00x/grid", tok);
+	CHECK(r->status == 400 || r->status == 404);
+	http_free(r);
+
+	/* Scopes: the DAG's tasks and its runs, so both reads. */
+	dags_only = token_for(&e, "dags:read");
+	runs_only = token_for(&e, "runs:read");
+	both = token_for(&e, "dags:read runs:read");
+	r = http_get("/api/v1/dags/quick/grid", dags_only);
+	expect(r, 403);
+	http_free(r);
+	r = http_get("/api/v1/dags/quick/grid", runs_only);
+	expect(r, 403);
+	http_free(r);
+	r = http_get("/api/v1/dags/quick/grid", both);
+	expect(r, 200);
+	http_free(r);
+	free(dags_only);
+	free(runs_only);
+	free(both);
+	free(tok);
+	api_env_release(&e);
+}
+
+/* TaskInstance.operator comes from dag_tasks, which follows the DAG's
+ * definition (migration 0004). */
+static void test_airflow__task_operator_follows_the_dag_definition(void)
+{
+	struct api_env e;
+	struct http_res *r;
+	char *tok, *v;
+
+	api_env_init(&e, NULL);
+	tok = token_for(&e, "admin");
+	api_env_dag(&e, "grid.yaml", grid_yaml);
+	api_env_sync(&e, "grid.yaml");
+	free(api_env_sql(&e,
+			 "INSERT INTO dag_runs (order_id, dag_id, run_id, run_type, state, logical_date)"
+			 " VALUES (gen_random_uuid(), 'grid', 'one', 'manual', 'RUNNING', now());"
+			 "INSERT INTO task_instances (run_pk, task_id, dag_id, max_tries, pool)"
+			 " SELECT id, t, 'grid', 1, 'default_pool' FROM dag_runs, unnest(ARRAY['m', 'z', 'gone']) t"));
+	r = http_get("/api/v1/dags/grid/dagRuns/one/taskInstances/m", tok);
+	expect(r, 200);
+	CHECK_STR_EQ(jstr(r->json, "operator"), "python");
+	http_free(r);
+	/* A new definition (the scheduler's sync writes it the same way). */
+	free(api_env_sql(&e, "UPDATE dags SET definition = jsonb_set(definition, '{tasks,2,operator}', '\"sql\"')"
+			     " WHERE dag_id = 'grid'"));
+	r = http_get("/api/v1/dags/grid/dagRuns/one/taskInstances/m", tok);
+	CHECK_STR_EQ(jstr(r->json, "operator"), "sql");
+	http_free(r);
+	r = http_get("/api/v1/dags/grid/dagRuns/one/taskInstances", tok);
+	expect(r, 200);
+	CHECK(json_is_null(json_object_get(json_array_get(json_object_get(r->json, "task_instances"), 0), "operator")));
+	CHECK_STR_EQ(jstr(json_array_get(json_object_get(r->json, "task_instances"), 2), "operator"), "command");
+	http_free(r);
+	/* Other updates leave the rows alone; the rows equal the definition. */
+	free(api_env_sql(&e, "UPDATE dags SET is_paused = true WHERE dag_id = 'grid'"));
+	v = api_env_sql(&e, "SELECT string_agg(task_id || '=' || coalesce(operator, '-'), ' ' ORDER BY task_id)"
+			    " FROM dag_tasks WHERE dag_id = 'grid'");
+	CHECK_STR_EQ(v, "a=command b=command m=sql z=command");
+	free(v);
+	free(tok);
+	api_env_release(&e);
+}
+
+static void test_events__order_and_run_state_events(void)
+{
+	struct api_env e;
+	struct http_res *r;
+	char *a, *b, *admin, *runs, *id, *run_id, path[128], path2[512];
+	json_t *ev;
+
+	api_env_init(&e, NULL);
+	a = token_for(&e, "orders:read orders:write");
+	b = token_for(&e, "orders:read orders:write");
+	admin = token_for(&e, "admin");
+	runs = token_for(&e, "runs:read");
+	api_env_dag(&e, "svc.yaml", svc_yaml);
+	api_env_sync(&e, "svc.yaml");
+	id = order("svc", a, "{\"aoi\": \"POLYGON((0 0,1 0,1 1,0 0))\"}", 202);
+	snprintf(path, sizeof(path), "/api/v1/orders/%s/abort", id);
+	r = http("PUT", path, a, NULL, NULL, 0, NULL);
+	expect(r, 200);
+	run_id = strdup(jstr(r->json, "run_id"));
+	http_free(r);
+
+	/* The abort is an event with its actor and reason. */
+	snprintf(path, sizeof(path), "/api/v1/orders/%s/events", id);
+	r = http_get(path, a);
+	expect(r, 200);
+	CHECK_INT_EQ(json_integer_value(json_object_get(r->json, "total_entries")), 1);
+	ev = json_array_get(json_object_get(r->json, "events"), 0);
+	CHECK_STR_EQ(jstr(ev, "from"), "RECEIVED");
+	CHECK_STR_EQ(jstr(ev, "to"), "ABORTED");
+	CHECK_STR_CONTAINS(jstr(ev, "actor"), "api:");
+	CHECK_STR_EQ(jstr(ev, "reason"), "aborted through the API");
+	CHECK(json_is_null(json_object_get(ev, "task_id")));
+	CHECK(json_is_null(json_object_get(ev, "try_number")));
+	CHECK(jstr(ev, "at") != NULL);
+	CHECK_INT_EQ(json_object_size(ev), 7);
+	http_free(r);
+
+	/* More events (task ones, and times out of insertion order) to page
+	 * through: oldest first, kind filters. */
+	snprintf(path2, sizeof(path2),
+		 "INSERT INTO state_events (id, run_pk, task_id, try_number, from_state, to_state, actor, reason, at)"
+		 " SELECT gen_random_uuid(), r.id, 'check', i / 3, 'none', 'scheduled', 'scheduler', NULL,"
+		 "  r.received_at - (10 - i) * interval '1 s' FROM dag_runs r, generate_series(1, 9) i"
+		 " WHERE r.order_id = '%s'", id);
+	free(api_env_sql(&e, path2));
+	r = http_get(path, admin);
+	expect(r, 200);
+	CHECK_INT_EQ(json_integer_value(json_object_get(r->json, "total_entries")), 10);
+	CHECK_STR_EQ(jstr(json_array_get(json_object_get(r->json, "events"), 0), "task_id"), "check");
+	CHECK_INT_EQ(json_integer_value(json_object_get(json_array_get(json_object_get(r->json, "events"), 0),
+							"try_number")), 0);
+	CHECK_STR_EQ(jstr(json_array_get(json_object_get(r->json, "events"), 9), "to"), "ABORTED");
+	http_free(r);
+	snprintf(path2, sizeof(path2), "%s?kind=task&limit=4&offset=8", path);
+	r = http_get(path2, a);
+	expect(r, 200);
+	CHECK_INT_EQ(json_integer_value(json_object_get(r->json, "total_entries")), 9);
+	CHECK_INT_EQ(json_array_size(json_object_get(r->json, "events")), 1);
+	CHECK_INT_EQ(json_integer_value(json_object_get(json_array_get(json_object_get(r->json, "events"), 0),
+							"try_number")), 3);
+	http_free(r);
+	snprintf(path2, sizeof(path2), "%s?kind=run", path);
+	r = http_get(path2, a);
+	CHECK_INT_EQ(json_integer_value(json_object_get(r->json, "total_entries")), 1);
+	http_free(r);
+	snprintf(path2, sizeof(path2), "%s?offset=100", path);
+	r = http_get(path2, a);
+	expect(r, 200);
+	CHECK_INT_EQ(json_array_size(json_object_get(r->json, "events")), 0);
+	CHECK_INT_EQ(json_integer_value(json_object_get(r->json, "total_entries")), 10);
+	http_free(r);
+
+	/* Visibility as GET /orders/{id}: another client gets a 404. */
+	r = http_get(path, b);
+	expect(r, 404);
+	check_error_shape(r->json, 404, NULL);
+	http_free(r);
+	r = http_get(path, runs);
+	expect(r, 403);
+	http_free(r);
+	r = http_get("/api/v1/orders/01a206b0-02aa-70fa-a288-03907174be54/events", admin);
+	expect(r, 404);
+	http_free(r);
+	r = http_get("/api/v1/orders/not-a-uuid/events", admin);
+	expect(r, 404);
+	http_free(r);
+	{
+		static const char *const bad[][2] = {
+			{"?kind=all", "kind"}, {"?limit=0", "limit"}, {"?limit=10001", "limit"},
+			{"?offset=x", "offset"}, {"?task_id=check", "task_id"},
+		};
+		for (size_t i = 0; i < WEIR_ARRAY_SIZE(bad); i++) {
+			snprintf(path2, sizeof(path2), "%s%s", path, bad[i][0]);
+			r = http_get(path2, a);
+			expect(r, 400);
+			check_error_shape(r->json, 400, bad[i][1]);
+			http_free(r);
+		}
+	}
+
+	/* The same events through the run (runs:read). */
+	snprintf(path2, sizeof(path2), "/api/v1/dags/svc/dagRuns/%s/events?kind=run", run_id);
+	r = http_get(path2, runs);
+	expect(r, 200);
+	CHECK_INT_EQ(json_integer_value(json_object_get(r->json, "total_entries")), 1);
+	CHECK_STR_EQ(jstr(json_array_get(json_object_get(r->json, "events"), 0), "to"), "ABORTED");
+	http_free(r);
+	snprintf(path2, sizeof(path2), "/api/v1/dags/svc/dagRuns/%s/events", run_id);
+	r = http_get(path2, a);
+	expect(r, 403);
+	http_free(r);
+	r = http_get("/api/v1/dags/svc/dagRuns/nope/events", runs);
+	expect(r, 404);
+	check_error_shape(r->json, 404, NULL);
+	http_free(r);
+	r = http_get("/api/v1/dags/nope/dagRuns/nope/events?kind=task", runs);
+	expect(r, 404);
+	http_free(r);
+	snprintf(path2, sizeof(path2), "/api/v1/dags/svc/dagRuns/%s/events?kind=runs", run_id);
+	r = http_get(path2, runs);
+	expect(r, 400);
+	check_error_shape(r->json, 400, "kind");
+	http_free(r);
+	free(run_id);
+	free(id);
+	free(a);
+	free(b);
+	free(admin);
+	free(runs);
+	api_env_release(&e);
+}
+
+/* ------------------------------------------------------------------ */
 /* DAG uploads                                                          */
 /* ------------------------------------------------------------------ */
 
@@ -2308,6 +2715,7 @@ struct slow_body {
 	size_t sent;
 	size_t total;
 	int paused_fd; /* written to when half is sent */
+	int go_fd;     /* then read: the rest is sent once the parent says so */
 };
 
 static size_t slow_read(char *buf, size_t size, size_t n, void *arg)
@@ -2332,7 +2740,10 @@ static size_t slow_read(char *buf, size_t size, size_t n, void *arg)
 		}
 		close(s->paused_fd);
 		s->paused_fd = -1;
-		sleep(1); /* the SIGTERM lands while the body is half sent */
+		/* The SIGTERM lands while the body is half sent. */
+		char go;
+		if (read(s->go_fd, &go, 1) < 0) {
+		}
 	}
 	return want;
 }
@@ -2342,7 +2753,7 @@ static void test_server__sigterm_lets_requests_in_progress_finish(void)
 	struct api_env e;
 	const char *bin = getenv("WEIR_BINARY");
 	char listen[64], url[128], line[256], *tok;
-	int port, sync[2], status;
+	int port, sync[2], go[2], status;
 	pid_t pid, client;
 
 	api_env_init(&e, NULL); /* for the database and a token */
@@ -2386,10 +2797,11 @@ static void test_server__sigterm_lets_requests_in_progress_finish(void)
 		usleep(100000);
 	}
 	CHECK(pipe(sync) == 0);
+	CHECK(pipe(go) == 0);
 	client = fork();
 	if (client == 0) {
 		/* A POST whose body trickles in. */
-		struct slow_body sb = {0, 4096, sync[1]};
+		struct slow_body sb = {0, 4096, sync[1], go[0]};
 		struct curl_slist *h = NULL;
 		char auth[256];
 		long code = 0;
@@ -2414,9 +2826,25 @@ static void test_server__sigterm_lets_requests_in_progress_finish(void)
 		_exit(code == 400 ? 0 : 3);
 	}
 	close(sync[1]);
+	close(go[0]);
 	CHECK(read(sync[0], line, 1) == 1);
 	close(sync[0]);
+	/* Half the body is in the socket; wait until the gateway has the
+	 * request (its headers parsed), so the SIGTERM finds it in progress
+	 * (the metrics request itself is the other one). */
+	for (int i = 0;; i++) {
+		struct http_res *m = http_get("/metrics", NULL);
+		bool seen = m->status == 200 && strstr(m->body, "\nweir_http_requests_in_progress 2\n");
+		http_free(m);
+		if (seen)
+			break;
+		CHECK(i < 300);
+		usleep(20000);
+	}
 	kill(pid, SIGTERM);
+	usleep(200000); /* the gateway is draining now; then send the rest */
+	CHECK(write(go[1], "x", 1) == 1);
+	close(go[1]);
 	CHECK(waitpid(client, &status, 0) == client);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		check__fail(__FILE__, __LINE__, "the request in progress failed (client exit %d)", WEXITSTATUS(status));
@@ -2480,6 +2908,9 @@ static const struct check_test tests[] = {
 	CHECK_TEST(test_orders__clients_see_only_their_own),
 	CHECK_TEST(test_orders__abort_of_a_running_order_kills_its_tasks),
 	CHECK_TEST(test_orders__success_and_invalid_paths_show_as_status),
+	CHECK_TEST(test_grid__runs_and_cells_equal_the_airflow_listings),
+	CHECK_TEST(test_airflow__task_operator_follows_the_dag_definition),
+	CHECK_TEST(test_events__order_and_run_state_events),
 	CHECK_TEST(test_dags__upload_validates_and_the_scheduler_loads_it),
 	CHECK_TEST(test_admin__clients_and_users_endpoints),
 	CHECK_TEST(test_cli__clients_create_prints_credentials_once),

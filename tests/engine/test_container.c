@@ -39,6 +39,7 @@
 #include "engine/taskrun.h"
 #include "engine/uuid.h"
 #include "tests/check.h"
+#include "tests/check_spec.h"
 #include "tests/check_weir.h"
 
 /* ------------------------------------------------------------------ */
@@ -52,13 +53,6 @@
 		free(got_);                                      \
 	} while (0)
 
-static bool have_program(const char *name)
-{
-	char cmd[256];
-	snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null 2>&1", name);
-	return system(cmd) == 0;
-}
-
 /*
  * Root, the runtime and busybox, or the test fails: scripts/test.sh runs
  * the suite as root and scripts/install-deps.sh installs every runtime,
@@ -68,7 +62,7 @@ static bool can_run(const char *runtime)
 {
 	if (geteuid() != 0)
 		check__fail(__FILE__, __LINE__, "containers need root: run the suite as root (scripts/test.sh)");
-	if (!have_program(runtime))
+	if (!check_have_program(runtime))
 		check__fail(__FILE__, __LINE__, "%s is not installed: run scripts/install-deps.sh", runtime);
 	if (access("/bin/busybox", X_OK) != 0)
 		check__fail(__FILE__, __LINE__, "/bin/busybox is not installed (busybox-static): run scripts/install-deps.sh");
@@ -151,50 +145,26 @@ static char *tmp_path(const char *name)
 static json_t *ctr_spec(const char *shell, json_t *exec, json_t *container, const char *base)
 {
 	const char *b = base ? base : check_tmpdir();
-	json_t *spec = json_object(), *ctx = json_object();
+	json_t *spec, *config, *ctx = json_object();
 	struct weir_uuid u;
 	char att[WEIR_UUID_STRLEN];
-	char *p;
+	char *p, *run_dir, *log_dir;
 
 	weir_uuid_v7(&u);
-	json_object_set_new(spec, "version", json_integer(1));
-	json_object_set_new(spec, "dag_id", json_string("d"));
-	json_object_set_new(spec, "run_id", json_string("r"));
-	json_object_set_new(spec, "task_id", json_string("t"));
-	json_object_set_new(spec, "try_number", json_integer(1));
-	json_object_set_new(spec, "max_tries", json_integer(1));
-	json_object_set_new(spec, "attempt_id", json_string(weir_uuid_format(&u, att)));
-	json_object_set_new(spec, "operator", json_string("command"));
 	if (exec)
-		json_object_set_new(spec, "config", json_pack("{s:o}", "exec", exec));
+		config = json_pack("{s:o}", "exec", exec);
 	else
-		json_object_set_new(spec, "config", json_pack("{s:s}", "shell", shell));
+		config = json_pack("{s:s}", "shell", shell);
 	json_object_set_new(ctx, "run_id", json_string("r"));
 	json_object_set_new(ctx, "params", json_object());
 	json_object_set_new(ctx, "conf", json_object());
 	json_object_set_new(ctx, "xcom", json_object());
-	p = weir_xasprintf("%s/runs/d/r", b);
-	json_object_set_new(ctx, "run_dir", json_string(p));
-	free(p);
-	json_object_set_new(spec, "context", ctx);
-	p = weir_xasprintf("%s/logs/d/r/t/1.log", b);
-	unlink(p); /* each spec reads its own log */
-	json_object_set_new(spec, "log_path", json_string(p));
-	free(p);
-	p = weir_xasprintf("%s/logs/d/r/t/1.result.json", b);
-	json_object_set_new(spec, "result_path", json_string(p));
-	free(p);
-	p = weir_xasprintf("%s/logs/d/r/t/1.xcom.json", b);
-	json_object_set_new(spec, "xcom_path", json_string(p));
-	free(p);
-	json_object_set_new(spec, "invalid_exit_code", json_null());
-	json_object_set_new(spec, "branch", json_false());
-	json_object_set_new(spec, "downstream", json_array());
-	json_object_set_new(spec, "sensor", json_null());
-	json_object_set_new(spec, "deadline_us", json_null());
-	json_object_set_new(spec, "limits", json_null());
-	json_object_set_new(spec, "xcom_max_bytes", json_integer(65536));
-	json_object_set_new(spec, "secrets", json_array());
+	run_dir = weir_xasprintf("%s/runs/d/r", b);
+	log_dir = weir_xasprintf("%s/logs/d/r/t", b);
+	spec = check_spec_new("command", config, ctx, weir_uuid_format(&u, att), run_dir, log_dir);
+	free(run_dir);
+	free(log_dir);
+	unlink(json_string_value(json_object_get(spec, "log_path"))); /* each spec reads its own log */
 	json_object_set_new(spec, "executor", json_string("container"));
 	if (!container)
 		container = json_object();
@@ -261,38 +231,27 @@ static void dump_log_on_failure(json_t *spec, json_t *res, const char *want)
 	}
 }
 
-/* True when a live process has exactly this command line (args joined by ' '). */
-static bool process_exists(const char *cmdline)
+/*
+ * Runs spec (weir_taskrun) in a forked child, waits until a process with
+ * command line cmdline runs (at most tries x 50 ms), then sends sig to
+ * the child and reaps it: the runner dies or stops, the container stays
+ * for the test to look at.
+ */
+static void start_then_kill(json_t *spec, const char *cmdline, int tries, int sig)
 {
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-	bool found = false;
+	pid_t pid = fork();
+	int status;
 
-	while (d && !found && (e = readdir(d))) {
-		char path[64], buf[512];
-		int fd;
-		ssize_t n;
-		if (e->d_name[0] < '1' || e->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%.20s/cmdline", e->d_name);
-		fd = open(path, O_RDONLY);
-		if (fd < 0)
-			continue;
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n <= 0)
-			continue;
-		buf[n] = '\0';
-		for (ssize_t i = 0; i < n - 1; i++)
-			if (buf[i] == '\0')
-				buf[i] = ' ';
-		if (buf[n - 1] == '\0')
-			buf[n - 1] = '\0';
-		found = !strcmp(buf, cmdline);
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		json_t *r = weir_taskrun(spec, -1);
+		_exit(r ? 0 : 1);
 	}
-	if (d)
-		closedir(d);
-	return found;
+	for (int i = 0; i < tries && !check_process_exists(cmdline); i++)
+		usleep(50000);
+	CHECK(check_process_exists(cmdline));
+	kill(pid, sig);
+	CHECK_INT_EQ(waitpid(pid, &status, 0), pid);
 }
 
 static bool container_known(const char *runtime, const char *attempt)
@@ -331,7 +290,7 @@ static void check_nothing_left(const char *runtime, json_t *spec, const char *cm
 	CHECK(!container_known(runtime, attempt));
 	CHECK_INT_EQ(cgroup_dirs(attempt), 0);
 	if (cmdline)
-		CHECK(!process_exists(cmdline));
+		CHECK(!check_process_exists(cmdline));
 }
 
 /* The bundle folder of a spec's try. */
@@ -686,25 +645,13 @@ static void test_container__timeout_leaves_nothing_behind(void)
 static void test_container__sigterm_to_the_runner_stops_the_container(void)
 {
 	json_t *spec;
-	pid_t pid;
-	int status;
 	char *res_text;
 
 	if (!can_run("runc"))
 		return;
 	/* A shell with a TERM trap as pid 1: it gets the forwarded SIGTERM. */
 	spec = ctr_spec("trap 'echo got-term; exit 3' TERM; sleep 3518 & wait", NULL, NULL, NULL);
-	pid = fork();
-	CHECK(pid >= 0);
-	if (pid == 0) {
-		json_t *r = weir_taskrun(spec, -1);
-		_exit(r ? 0 : 1);
-	}
-	for (int i = 0; i < 200 && !process_exists("sleep 3518"); i++)
-		usleep(50000);
-	CHECK(process_exists("sleep 3518"));
-	kill(pid, SIGTERM);
-	CHECK_INT_EQ(waitpid(pid, &status, 0), pid);
+	start_then_kill(spec, "sleep 3518", 200, SIGTERM);
 	res_text = check_read_file(sget(spec, "result_path"));
 	CHECK_STR_CONTAINS(res_text, "\"stopped by SIGTERM\"");
 	{
@@ -721,26 +668,14 @@ static void test_container__sigterm_to_the_runner_stops_the_container(void)
 static void test_container__cleanup_removes_what_a_dead_runner_left(void)
 {
 	json_t *spec;
-	pid_t pid;
-	int status;
 	struct weir_buf err = WEIR_BUF_INIT(WEIR_BUF_NOLIMIT);
 
 	if (!can_run("runc"))
 		return;
 	spec = ctr_spec(NULL, json_pack("[s, s]", "sleep", "3519"), json_pack("{s:{s:i}}", "limits", "pids", 50), NULL);
-	pid = fork();
-	CHECK(pid >= 0);
-	if (pid == 0) {
-		json_t *r = weir_taskrun(spec, -1);
-		_exit(r ? 0 : 1);
-	}
-	for (int i = 0; i < 200 && !process_exists("sleep 3519"); i++)
-		usleep(50000);
-	CHECK(process_exists("sleep 3519"));
-	kill(pid, SIGKILL);
-	CHECK_INT_EQ(waitpid(pid, &status, 0), pid);
+	start_then_kill(spec, "sleep 3519", 200, SIGKILL);
 	CHECK(container_known("runc", attempt_of(spec)));
-	CHECK(process_exists("sleep 3519"));
+	CHECK(check_process_exists("sleep 3519"));
 	CHECK_INT_OP(cgroup_dirs(attempt_of(spec)), >, 0);
 	CHECK_INT_EQ(weir_container_cleanup("runc", attempt_of(spec), &err), 1);
 	check_nothing_left("runc", spec, "sleep 3519");
@@ -1153,31 +1088,19 @@ static void test_container__podman_runs_it_too(void)
 	CHECK_STR_EQ(sget(res, "outcome"), "failed");
 	CHECK_STR_CONTAINS(sget(res, "message"), "timed out");
 	CHECK(!container_known("podman", attempt_of(spec)));
-	CHECK(!process_exists("sleep 3522"));
+	CHECK(!check_process_exists("sleep 3522"));
 	json_decref(res);
 	json_decref(spec);
 
 	/* a dead runner's container, removed by name */
 	{
 		struct weir_buf err = WEIR_BUF_INIT(WEIR_BUF_NOLIMIT);
-		pid_t pid;
-		int status;
 		spec = ctr_spec(NULL, json_pack("[s, s]", "sleep", "3523"), json_pack("{s:s}", "runtime", "podman"), NULL);
-		pid = fork();
-		CHECK(pid >= 0);
-		if (pid == 0) {
-			json_t *r = weir_taskrun(spec, -1);
-			_exit(r ? 0 : 1);
-		}
-		for (int i = 0; i < 300 && !process_exists("sleep 3523"); i++)
-			usleep(50000);
-		CHECK(process_exists("sleep 3523"));
-		kill(pid, SIGKILL);
-		CHECK_INT_EQ(waitpid(pid, &status, 0), pid);
+		start_then_kill(spec, "sleep 3523", 300, SIGKILL);
 		CHECK(container_known("podman", attempt_of(spec)));
 		CHECK_INT_EQ(weir_container_cleanup("podman", attempt_of(spec), &err), 1);
 		CHECK(!container_known("podman", attempt_of(spec)));
-		CHECK(!process_exists("sleep 3523"));
+		CHECK(!check_process_exists("sleep 3523"));
 		weir_buf_release(&err);
 		json_decref(spec);
 	}
@@ -1276,9 +1199,9 @@ static void test_container__scheduler_kill_9_adopts_or_cleans_the_container(void
 	env_wait_sql(&e, 20, "SELECT count(*) = 1 FROM dags");
 	env_trigger(&e, "k9", "r1", NULL);
 	env_wait_sql(&e, 20, "SELECT count(*) = 2 FROM task_instances WHERE state = 'running'");
-	for (int i = 0; i < 100 && !process_exists("sleep 3521"); i++)
+	for (int i = 0; i < 100 && !check_process_exists("sleep 3521"); i++)
 		usleep(50000);
-	CHECK(process_exists("sleep 3521"));
+	CHECK(check_process_exists("sleep 3521"));
 	env_stop(&e, 0, true); /* kill -9 the scheduler */
 
 	/* t: its runner lives on and is adopted.  u: its runner dies too
@@ -1306,7 +1229,7 @@ static void test_container__scheduler_kill_9_adopts_or_cleans_the_container(void
 	free(log);
 	CHECK(!container_known("runc", att));
 	CHECK_INT_EQ(cgroup_dirs(att), 0);
-	CHECK(!process_exists("sleep 3521"));
+	CHECK(!check_process_exists("sleep 3521"));
 	free(att);
 	att = env_sql(&e, "SELECT attempt_id FROM task_tries WHERE task_id = 't'");
 	CHECK(!container_known("runc", att));

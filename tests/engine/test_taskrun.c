@@ -28,6 +28,7 @@
 #include "engine/spec.h"
 #include "engine/taskrun.h"
 #include "tests/check.h"
+#include "tests/check_spec.h"
 
 /* ------------------------------------------------------------------ */
 /* helpers                                                              */
@@ -42,45 +43,18 @@ static char *tmp_path(const char *name)
 static json_t *spec_new(const char *op, json_t *config)
 {
 	const char *tmp = check_tmpdir();
-	json_t *spec = json_object(), *ctx = json_object();
-	char *p;
+	json_t *ctx = json_object(), *spec;
+	char *run_dir = weir_xasprintf("%s/run", tmp), *log_dir = weir_xasprintf("%s/logs/t", tmp);
 
-	json_object_set_new(spec, "version", json_integer(1));
-	json_object_set_new(spec, "dag_id", json_string("d"));
-	json_object_set_new(spec, "run_id", json_string("r"));
-	json_object_set_new(spec, "task_id", json_string("t"));
-	json_object_set_new(spec, "try_number", json_integer(1));
-	json_object_set_new(spec, "max_tries", json_integer(1));
-	json_object_set_new(spec, "attempt_id", json_string("01900000-0000-7000-8000-000000000001"));
-	json_object_set_new(spec, "operator", json_string(op));
-	json_object_set_new(spec, "config", config);
 	json_object_set_new(ctx, "ds", json_string("2026-11-23"));
 	json_object_set_new(ctx, "ds_nodash", json_string("20261123"));
 	json_object_set_new(ctx, "run_id", json_string("r"));
 	json_object_set_new(ctx, "params", json_object());
 	json_object_set_new(ctx, "conf", json_object());
 	json_object_set_new(ctx, "xcom", json_object());
-	p = weir_xasprintf("%s/run", tmp);
-	json_object_set_new(ctx, "run_dir", json_string(p));
-	free(p);
-	json_object_set_new(spec, "context", ctx);
-	p = weir_xasprintf("%s/logs/t/1.log", tmp);
-	json_object_set_new(spec, "log_path", json_string(p));
-	free(p);
-	p = weir_xasprintf("%s/logs/t/1.result.json", tmp);
-	json_object_set_new(spec, "result_path", json_string(p));
-	free(p);
-	p = weir_xasprintf("%s/logs/t/1.xcom.json", tmp);
-	json_object_set_new(spec, "xcom_path", json_string(p));
-	free(p);
-	json_object_set_new(spec, "invalid_exit_code", json_null());
-	json_object_set_new(spec, "branch", json_false());
-	json_object_set_new(spec, "downstream", json_array());
-	json_object_set_new(spec, "sensor", json_null());
-	json_object_set_new(spec, "deadline_us", json_null());
-	json_object_set_new(spec, "limits", json_null());
-	json_object_set_new(spec, "xcom_max_bytes", json_integer(65536));
-	json_object_set_new(spec, "secrets", json_array());
+	spec = check_spec_new(op, config, ctx, "01900000-0000-7000-8000-000000000001", run_dir, log_dir);
+	free(run_dir);
+	free(log_dir);
 	return spec;
 }
 
@@ -115,40 +89,6 @@ static size_t count(const char *hay, const char *needle)
 		if (*p == needle[0] && !strncmp(p, needle, len))
 			n++;
 	return n;
-}
-
-/* True when a live process has exactly this command line (args joined by ' '). */
-static bool process_exists(const char *cmdline)
-{
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-	bool found = false;
-
-	while (d && !found && (e = readdir(d))) {
-		char path[64], buf[512];
-		int fd;
-		ssize_t n;
-		if (e->d_name[0] < '1' || e->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%.20s/cmdline", e->d_name);
-		fd = open(path, O_RDONLY);
-		if (fd < 0)
-			continue;
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n <= 0)
-			continue;
-		buf[n] = '\0';
-		for (ssize_t i = 0; i < n - 1; i++)
-			if (buf[i] == '\0')
-				buf[i] = ' ';
-		if (n > 0 && buf[n - 1] == '\0')
-			buf[n - 1] = '\0';
-		found = !strcmp(buf, cmdline);
-	}
-	if (d)
-		closedir(d);
-	return found;
 }
 
 /* Runs argv with cwd, stdout and stderr to files; returns the exit status. */
@@ -584,8 +524,8 @@ static void test_taskrun__deadline_kills_group_and_setsid_grandchild(void)
 	CHECK_INT_OP(weir_mono_us() - t0, <, 4 * WEIR_US_PER_SEC);
 	CHECK(strstr(log, "OUT never") == NULL);
 	CHECK_STR_CONTAINS(log, "execution_timeout reached: sending SIGTERM");
-	CHECK(!process_exists("sleep 3517"));
-	CHECK(!process_exists("sleep 3518"));
+	CHECK(!check_process_exists("sleep 3517"));
+	CHECK(!check_process_exists("sleep 3518"));
 	free(log);
 	json_decref(res);
 	json_decref(spec);
@@ -603,7 +543,7 @@ static void test_taskrun__sigterm_ignored_gets_sigkill_after_grace(void)
 	CHECK_STR_CONTAINS(rstr(res, "message"), "(execution_timeout)");
 	CHECK_INT_EQ(rint_(res, "exit_code"), 128 + SIGKILL);
 	CHECK_INT_OP(weir_mono_us() - t0, >=, 5 * WEIR_US_PER_SEC);
-	CHECK(!process_exists("sleep 3519"));
+	CHECK(!check_process_exists("sleep 3519"));
 	json_decref(res);
 	json_decref(spec);
 }
@@ -617,8 +557,8 @@ static void test_taskrun__leftovers_are_killed_when_the_command_ends(void)
 	res = weir_taskrun(spec, -1);
 	CHECK_STR_EQ(rstr(res, "outcome"), "success");
 	CHECK_INT_OP(weir_mono_us() - t0, <, 3 * WEIR_US_PER_SEC);
-	CHECK(!process_exists("sleep 3520"));
-	CHECK(!process_exists("sleep 3522"));
+	CHECK(!check_process_exists("sleep 3520"));
+	CHECK(!check_process_exists("sleep 3522"));
 	json_decref(res);
 	json_decref(spec);
 }
@@ -640,9 +580,9 @@ static void test_taskrun__sigterm_to_the_runner_records_an_outcome(void)
 		_exit(0);
 	}
 	/* Wait until the command runs. */
-	for (int i = 0; i < 100 && !process_exists("sleep 3523"); i++)
+	for (int i = 0; i < 100 && !check_process_exists("sleep 3523"); i++)
 		poll(NULL, 0, 50);
-	CHECK(process_exists("sleep 3523"));
+	CHECK(check_process_exists("sleep 3523"));
 	kill(pid, SIGTERM);
 	CHECK_INT_EQ(waitpid(pid, &status, 0), pid);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
@@ -650,8 +590,8 @@ static void test_taskrun__sigterm_to_the_runner_records_an_outcome(void)
 	CHECK_OK(weir_spec_result_parse(b.buf, b.len, &res, &err));
 	CHECK_STR_EQ(rstr(res, "outcome"), "failed");
 	CHECK_STR_EQ(rstr(res, "message"), "stopped by SIGTERM");
-	CHECK(!process_exists("sleep 3521"));
-	CHECK(!process_exists("sleep 3523"));
+	CHECK(!check_process_exists("sleep 3521"));
+	CHECK(!check_process_exists("sleep 3523"));
 	weir_buf_release(&b);
 	weir_buf_release(&err);
 	json_decref(res);

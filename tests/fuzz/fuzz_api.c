@@ -32,6 +32,7 @@
 #include "common/error.h"
 #include "common/xalloc.h"
 #include "engine/operator.h"
+#include "tests/api/fake_store.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -58,60 +59,6 @@ static const char *const canned[][2] = {
 	{"api.dag.source", "{\"dag_id\":\"svc\",\"source\":\"version: 1\\n\",\"file_path\":\"/nonexistent/svc.yaml\","
 			   "\"is_active\":true}"},
 };
-
-static int f_query(struct weir_store *st, const char *name, int n, const char *const *p, json_t **out,
-		   struct weir_buf *err)
-{
-	(void)st;
-	(void)n;
-	(void)p;
-	(void)err;
-	*out = NULL;
-	for (size_t i = 0; i < WEIR_ARRAY_SIZE(canned); i++)
-		if (!strcmp(canned[i][0], name)) {
-			*out = json_loads(canned[i][1], JSON_DECODE_ANY, NULL);
-			return *out ? 0 : WEIR_EDB;
-		}
-	return WEIR_ENOTFOUND;
-}
-
-static int f_exec(struct weir_store *st, const char *name, int n, const char *const *p, long *rows,
-		  struct weir_buf *err)
-{
-	(void)st;
-	(void)name;
-	(void)n;
-	(void)p;
-	(void)err;
-	*rows = 1;
-	return 0;
-}
-
-static int f_apply(struct weir_store *st, struct weir_batch *b, struct weir_buf *err)
-{
-	(void)st;
-	(void)b;
-	(void)err;
-	return 0;
-}
-
-static void f_close(struct weir_store *st)
-{
-	free(st);
-}
-
-static const struct weir_store_ops fake_ops = {
-	.close = f_close, .query_json = f_query, .exec = f_exec, .apply = f_apply,
-};
-
-static int fake_open(void *arg, struct weir_store **out, struct weir_buf *err)
-{
-	(void)arg;
-	(void)err;
-	*out = weir_xcalloc(1, sizeof(**out));
-	(*out)->ops = &fake_ops;
-	return 0;
-}
 
 static struct api_ctx ctx;
 static char dags_dir[64] = "/tmp/weir-fuzz-api.XXXXXX";
@@ -141,7 +88,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	ctx.refresh_ttl_s = 86400;
 	ctx.heartbeat_timeout_ms = 30000;
 	ctx.metrics_public = true;
-	ctx.pool = api_pool_new(2, fake_open, NULL);
+	for (size_t i = 0; i < WEIR_ARRAY_SIZE(canned); i++)
+		fake_store_set(canned[i][0], canned[i][1]);
+	ctx.pool = api_pool_new(2, fake_store_open, NULL);
 	ctx.metrics = api_metrics_new(api_nroutes);
 	return 0;
 }

@@ -40,6 +40,7 @@
 #include "operators/operators.h"
 #include "tests/check.h"
 #include "tests/check_pg.h"
+#include "tests/check_spec.h"
 #include "tests/check_weir.h"
 
 /* ------------------------------------------------------------------ */
@@ -50,18 +51,9 @@
 static json_t *spec_new(const char *op, json_t *config)
 {
 	const char *tmp = check_tmpdir();
-	json_t *spec = json_object(), *ctx = json_object();
-	char *p;
+	json_t *ctx = json_object(), *spec;
+	char *run_dir = weir_xasprintf("%s/run", tmp), *log_dir = weir_xasprintf("%s/logs/t", tmp);
 
-	json_object_set_new(spec, "version", json_integer(1));
-	json_object_set_new(spec, "dag_id", json_string("d"));
-	json_object_set_new(spec, "run_id", json_string("r"));
-	json_object_set_new(spec, "task_id", json_string("t"));
-	json_object_set_new(spec, "try_number", json_integer(1));
-	json_object_set_new(spec, "max_tries", json_integer(1));
-	json_object_set_new(spec, "attempt_id", json_string("01900000-0000-7000-8000-000000000001"));
-	json_object_set_new(spec, "operator", json_string(op));
-	json_object_set_new(spec, "config", config);
 	json_object_set_new(ctx, "ds", json_string("2026-11-23"));
 	json_object_set_new(ctx, "run_id", json_string("r"));
 	json_object_set_new(ctx, "dag", json_pack("{s:s}", "id", "d"));
@@ -70,28 +62,10 @@ static json_t *spec_new(const char *op, json_t *config)
 	json_object_set_new(ctx, "params", json_pack("{s:s, s:i}", "region", "alps", "n", 41));
 	json_object_set_new(ctx, "conf", json_pack("{s:b}", "fast", 1));
 	json_object_set_new(ctx, "xcom", json_pack("{s:{s:s}}", "up", "url", "/p/1"));
-	p = weir_xasprintf("%s/run", tmp);
-	json_object_set_new(ctx, "run_dir", json_string(p));
-	free(p);
-	json_object_set_new(spec, "context", ctx);
-	p = weir_xasprintf("%s/logs/t/1.log", tmp);
-	json_object_set_new(spec, "log_path", json_string(p));
-	free(p);
-	p = weir_xasprintf("%s/logs/t/1.result.json", tmp);
-	json_object_set_new(spec, "result_path", json_string(p));
-	free(p);
-	p = weir_xasprintf("%s/logs/t/1.xcom.json", tmp);
-	json_object_set_new(spec, "xcom_path", json_string(p));
-	free(p);
-	json_object_set_new(spec, "invalid_exit_code", json_null());
-	json_object_set_new(spec, "branch", json_false());
-	json_object_set_new(spec, "downstream", json_array());
-	json_object_set_new(spec, "sensor", json_null());
-	json_object_set_new(spec, "deadline_us", json_null());
-	json_object_set_new(spec, "limits", json_null());
-	json_object_set_new(spec, "xcom_max_bytes", json_integer(65536));
-	json_object_set_new(spec, "secrets", json_array());
+	spec = check_spec_new(op, config, ctx, "01900000-0000-7000-8000-000000000001", run_dir, log_dir);
 	json_object_set_new(spec, "connections", json_object());
+	free(run_dir);
+	free(log_dir);
 	return spec;
 }
 
@@ -174,6 +148,20 @@ static json_t *run_expect(json_t *spec, const char *want)
 	return res;
 }
 
+/*
+ * Runs spec, expects outcome "failed" with a message equal to want
+ * (CHECK_FAILED) or containing it (CHECK_FAILED_WITH); frees spec.
+ */
+#define CHECK_FAILED_(spec, check_str, want)                     \
+	do {                                                     \
+		json_t *res_ = run_expect((spec), "failed");     \
+		check_str(message(res_), (want));                \
+		json_decref(res_);                               \
+		json_decref(spec);                               \
+	} while (0)
+#define CHECK_FAILED(spec, want) CHECK_FAILED_(spec, CHECK_STR_EQ, want)
+#define CHECK_FAILED_WITH(spec, want) CHECK_FAILED_(spec, CHECK_STR_CONTAINS, want)
+
 static char *xcom_text(json_t *res, const char *key)
 {
 	json_t *v = xcom(res, key);
@@ -186,13 +174,6 @@ static char *xcom_text(json_t *res, const char *key)
 		CHECK_STR_EQ(x_, (want));                 \
 		free(x_);                                 \
 	} while (0)
-
-static bool have_program(const char *name)
-{
-	char cmd[256];
-	snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null 2>&1", name);
-	return system(cmd) == 0;
-}
 
 /* ------------------------------------------------------------------ */
 /* a tiny HTTP server (a thread of the test process)                    */
@@ -652,10 +633,7 @@ static void test_python__failing_script_fails_with_the_exception_name(void)
 
 	/* A missing script file. */
 	spec = specf("python", "{\"script\": \"/nonexistent/x.py\"}");
-	res = run_expect(spec, "failed");
-	CHECK_STR_CONTAINS(message(res), "could not open python script \"/nonexistent/x.py\": No such file or directory");
-	json_decref(res);
-	json_decref(spec);
+	CHECK_FAILED_WITH(spec, "could not open python script \"/nonexistent/x.py\": No such file or directory");
 }
 
 static void test_python__timeout_kills_the_script(void)
@@ -663,14 +641,10 @@ static void test_python__timeout_kills_the_script(void)
 	json_t *spec = specf("python", "{\"interpreter\": \"/usr/bin/python3\","
 				       " \"code\": \"import time\\nprint('start')\\ntime.sleep(60)\\n\"}");
 	int64_t t0 = weir_mono_us();
-	json_t *res;
 
 	set_deadline(spec, 1500);
-	res = run_expect(spec, "failed");
-	CHECK_STR_CONTAINS(message(res), "timed out after");
+	CHECK_FAILED_WITH(spec, "timed out after");
 	CHECK_INT_OP(weir_mono_us() - t0, <, 10 * WEIR_US_PER_SEC);
-	json_decref(res);
-	json_decref(spec);
 }
 
 static void test_python__memory_limit_kills_a_hog_with_a_clear_message(void)
@@ -680,10 +654,7 @@ static void test_python__memory_limit_kills_a_hog_with_a_clear_message(void)
 	json_t *res;
 
 	json_object_set_new(spec, "limits", json_pack("{s:I}", "memory_bytes", (json_int_t)(300 << 20)));
-	res = run_expect(spec, "failed");
-	CHECK_STR_EQ(message(res), "python script ran out of memory (MemoryError): limits.memory is 300 MiB");
-	json_decref(res);
-	json_decref(spec);
+	CHECK_FAILED(spec, "python script ran out of memory (MemoryError): limits.memory is 300 MiB");
 
 	/* Within the limit the same script works. */
 	spec = specf("python", "{\"interpreter\": \"/usr/bin/python3\","
@@ -699,13 +670,9 @@ static void test_python__result_larger_than_xcom_max_fails(void)
 {
 	json_t *spec = specf("python", "{\"interpreter\": \"/usr/bin/python3\","
 				       " \"code\": \"import json\\nprint(json.dumps({'x': 'y' * 5000}))\\n\"}");
-	json_t *res;
 
 	json_object_set_new(spec, "xcom_max_bytes", json_integer(1000));
-	res = run_expect(spec, "failed");
-	CHECK_STR_CONTAINS(message(res), "larger than xcom_max_bytes (1000)");
-	json_decref(res);
-	json_decref(spec);
+	CHECK_FAILED_WITH(spec, "larger than xcom_max_bytes (1000)");
 }
 
 static void test_python__missing_interpreter_is_a_clear_error(void)
@@ -724,7 +691,7 @@ static void test_node__inline_and_file_scripts_return_json(void)
 	char *file = weir_xasprintf("%s/m.mjs", check_tmpdir());
 	json_t *spec, *res;
 
-	CHECK(have_program("node"));
+	CHECK(check_have_program("node"));
 	spec = specf("node", "{\"code\": \"let s = '';\\nprocess.stdin.on('data', d => s += d);\\n"
 			     "process.stdin.on('end', () => {\\n  const d = JSON.parse(s);\\n"
 			     "  console.log('hello from node');\\n"
@@ -745,10 +712,7 @@ static void test_node__inline_and_file_scripts_return_json(void)
 
 	/* A thrown error. */
 	spec = specf("node", "{\"code\": \"throw new TypeError('nope')\"}");
-	res = run_expect(spec, "failed");
-	CHECK_STR_EQ(message(res), "node script exited with code 1 (TypeError; see the log)");
-	json_decref(res);
-	json_decref(spec);
+	CHECK_FAILED(spec, "node script exited with code 1 (TypeError; see the log)");
 
 	/* No node under that name: a clear message, not an exec error. */
 	spec = specf("node", "{\"interpreter\": \"node-does-not-exist\", \"code\": \"1\"}");
@@ -883,10 +847,7 @@ static void test_http__5xx_and_refused_connections_fail_and_expected_status_appl
 
 	/* An undefined connection. */
 	spec = specf("http", "{\"connection\": \"nope\", \"url\": \"/x\"}");
-	res = run_expect(spec, "failed");
-	CHECK_STR_CONTAINS(message(res), "connection \"nope\" is not defined");
-	json_decref(res);
-	json_decref(spec);
+	CHECK_FAILED_WITH(spec, "connection \"nope\" is not defined");
 }
 
 static void test_http__the_deadline_bounds_a_slow_request(void)
@@ -895,21 +856,14 @@ static void test_http__the_deadline_bounds_a_slow_request(void)
 	char *u = url(s, "/slow");
 	json_t *spec = specf("http", "{\"url\": \"%s\"}", u);
 	int64_t t0 = weir_mono_us();
-	json_t *res;
 
 	set_deadline(spec, 1000);
-	res = run_expect(spec, "failed");
-	CHECK_STR_CONTAINS(message(res), "(execution_timeout)");
+	CHECK_FAILED_WITH(spec, "(execution_timeout)");
 	CHECK_INT_OP(weir_mono_us() - t0, <, 4 * WEIR_US_PER_SEC);
-	json_decref(res);
-	json_decref(spec);
 
 	/* request_timeout alone. */
 	spec = specf("http", "{\"url\": \"%s\", \"request_timeout\": \"1s\"}", u);
-	res = run_expect(spec, "failed");
-	CHECK_STR_CONTAINS(message(res), "imed out");
-	json_decref(res);
-	json_decref(spec);
+	CHECK_FAILED_WITH(spec, "imed out");
 	free(u);
 }
 
@@ -1012,19 +966,13 @@ static void test_sql__statements_share_one_transaction_and_bound_parameters(void
 	/* An error in the last statement rolls back the first. */
 	spec = specf("sql", "{\"connection\": \"db\", \"sql\": [\"DELETE FROM t\", \"SELECT 1/0\"]}");
 	add_conn(spec, "db", pg_conn_of(ci, NULL));
-	res = run_expect(spec, "failed");
-	CHECK_STR_EQ(message(res), "sql[1]: division by zero [SQLSTATE 22012]");
+	CHECK_FAILED(spec, "sql[1]: division by zero [SQLSTATE 22012]");
 	CHECK_SQL1(ci, "2", "SELECT count(*) FROM t");
-	json_decref(res);
-	json_decref(spec);
 
 	/* Too few parameters for a statement. */
 	spec = specf("sql", "{\"connection\": \"db\", \"sql\": \"SELECT $1::int + $2::int\", \"parameters\": [1]}");
 	add_conn(spec, "db", pg_conn_of(ci, NULL));
-	res = run_expect(spec, "failed");
-	CHECK_STR_EQ(message(res), "sql uses $2 but \"parameters\" has 1 value");
-	json_decref(res);
-	json_decref(spec);
+	CHECK_FAILED(spec, "sql uses $2 but \"parameters\" has 1 value");
 
 	/* autocommit: VACUUM cannot run in a transaction. */
 	spec = specf("sql", "{\"connection\": \"db\", \"sql\": \"VACUUM t\", \"autocommit\": true}");
@@ -1071,10 +1019,7 @@ static void test_sql__fetch_one_and_all_with_types(void)
 	spec = specf("sql", "{\"connection\": \"db\", \"fetch\": \"all\", \"sql\": \"SELECT g FROM generate_series(1, 1000) g\"}");
 	json_object_set_new(spec, "xcom_max_bytes", json_integer(2000));
 	add_conn(spec, "db", pg_conn_of(ci, NULL));
-	res = run_expect(spec, "failed");
-	CHECK_STR_CONTAINS(message(res), "more than xcom_max_bytes (2000) (fetch fewer rows, or fetch: none)");
-	json_decref(res);
-	json_decref(spec);
+	CHECK_FAILED_WITH(spec, "more than xcom_max_bytes (2000) (fetch fewer rows, or fetch: none)");
 	free(ci);
 }
 
@@ -1083,25 +1028,18 @@ static void test_sql__the_deadline_cancels_a_long_query(void)
 	char *ci = weir_xstrdup(check_pg_new_db(false));
 	json_t *spec = specf("sql", "{\"connection\": \"db\", \"sql\": \"SELECT pg_sleep(30)\"}");
 	int64_t t0 = weir_mono_us();
-	json_t *res;
 
 	add_conn(spec, "db", pg_conn_of(ci, NULL));
 	set_deadline(spec, 1500);
-	res = run_expect(spec, "failed");
-	CHECK_STR_CONTAINS(message(res), "timed out after");
+	CHECK_FAILED_WITH(spec, "timed out after");
 	CHECK_INT_OP(weir_mono_us() - t0, <, 8 * WEIR_US_PER_SEC);
 	/* The server stopped it too. */
 	CHECK_SQL1(ci, "0", "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)' AND state = 'active'");
-	json_decref(res);
-	json_decref(spec);
 
 	/* A connection of the wrong type. */
 	spec = specf("sql", "{\"connection\": \"db\", \"sql\": \"SELECT 1\"}");
 	add_conn(spec, "db", json_pack("{s:s}", "type", "http"));
-	res = run_expect(spec, "failed");
-	CHECK_STR_EQ(message(res), "connection \"db\" is of type http; \"connection\" needs a postgres connection");
-	json_decref(res);
-	json_decref(spec);
+	CHECK_FAILED(spec, "connection \"db\" is of type http; \"connection\" needs a postgres connection");
 	free(ci);
 }
 
@@ -1166,20 +1104,14 @@ static void test_sql_sensor__becomes_true_mid_wait(void)
 	add_conn(spec, "db", pg_conn_of(ci, NULL));
 	set_sensor(spec, "poke", 200, 60000);
 	t0 = weir_mono_us();
-	res = run_expect(spec, "failed");
-	CHECK_STR_CONTAINS(message(res), "relation \"no_such_table\" does not exist");
+	CHECK_FAILED_WITH(spec, "relation \"no_such_table\" does not exist");
 	CHECK_INT_OP(weir_mono_us() - t0, <, 5 * WEIR_US_PER_SEC);
-	json_decref(res);
-	json_decref(spec);
 
 	/* The timeout names the last reason. */
 	spec = specf("sql_sensor", "{\"connection\": \"db\", \"sql\": \"SELECT 1 WHERE false\"}");
 	add_conn(spec, "db", pg_conn_of(ci, NULL));
 	set_sensor(spec, "poke", 200, 800);
-	res = run_expect(spec, "failed");
-	CHECK_STR_CONTAINS(message(res), "sensor timed out after 800ms (the query returned no rows)");
-	json_decref(res);
-	json_decref(spec);
+	CHECK_FAILED_WITH(spec, "sensor timed out after 800ms (the query returned no rows)");
 	free(ci);
 }
 
@@ -1258,10 +1190,7 @@ static void test_notify__webhook_posts_json(void)
 	/* A failing hook fails the task. */
 	u = url(s, "/status/500");
 	spec = specf("notify", "{\"url\": \"%s\"}", u);
-	res = run_expect(spec, "failed");
-	CHECK_STR_CONTAINS(message(res), "returned 500");
-	json_decref(res);
-	json_decref(spec);
+	CHECK_FAILED_WITH(spec, "returned 500");
 	free(u);
 }
 
@@ -1299,11 +1228,8 @@ static void test_notify__email_through_smtp(void)
 	spec = specf("notify", "{\"connection\": \"mail\", \"to\": \"ops@example.com\"}");
 	add_conn(spec, "mail", json_pack("{s:s, s:s, s:i, s:{s:s, s:b}}", "type", "smtp", "host", "127.0.0.1", "port",
 					 m->port, "extra", "from", "weir@example.com", "starttls", 1));
-	res = run_expect(spec, "failed");
-	CHECK_STR_CONTAINS(message(res), "STARTTLS");
+	CHECK_FAILED_WITH(spec, "STARTTLS");
 	CHECK_INT_EQ(m->messages, 1);
-	json_decref(res);
-	json_decref(spec);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1367,27 +1293,15 @@ static void test_trigger_dag__waits_for_the_run_and_reuses_it_on_retry(void)
 
 	/* A run that fails fails the waiting task; without wait it succeeds. */
 	spec = store_spec(&e, "trigger_dag", "{\"dag_id\": \"bad\", \"run_id\": \"b1\", \"wait\": true, \"poll_interval\": 1}");
-	res = run_expect(spec, "failed");
-	CHECK_STR_EQ(message(res), "run \"b1\" of DAG \"bad\" ended FAILED");
-	json_decref(res);
-	json_decref(spec);
+	CHECK_FAILED(spec, "run \"b1\" of DAG \"bad\" ended FAILED");
 	spec = store_spec(&e, "trigger_dag", "{\"dag_id\": \"bad\", \"run_id\": \"b1\"}");
-	res = run_expect(spec, "failed");
-	CHECK_STR_EQ(message(res), "could not trigger DAG \"bad\": DAG \"bad\" already has a run \"b1\"");
-	json_decref(res);
-	json_decref(spec);
+	CHECK_FAILED(spec, "could not trigger DAG \"bad\": DAG \"bad\" already has a run \"b1\"");
 	spec = store_spec(&e, "trigger_dag", "{\"dag_id\": \"nope\"}");
-	res = run_expect(spec, "failed");
-	CHECK_STR_EQ(message(res), "could not trigger DAG \"nope\": DAG \"nope\" does not exist");
-	json_decref(res);
-	json_decref(spec);
+	CHECK_FAILED(spec, "could not trigger DAG \"nope\": DAG \"nope\" does not exist");
 
 	/* Without weir's database in the spec: a clear message. */
 	spec = specf("trigger_dag", "{\"dag_id\": \"child\"}");
-	res = run_expect(spec, "failed");
-	CHECK_STR_CONTAINS(message(res), "the spec has no \"weir_database_url\"");
-	json_decref(res);
-	json_decref(spec);
+	CHECK_FAILED_WITH(spec, "the spec has no \"weir_database_url\"");
 	env_stop_all(&e);
 }
 
@@ -1420,10 +1334,7 @@ static void test_run_sensor__waits_for_a_task_of_another_run(void)
 	/* The latest run, failed_states: the run fails, so the sensor fails. */
 	spec = store_spec(&e, "run_sensor", "{\"dag_id\": \"up\", \"failed_states\": [\"failed\"]}");
 	set_sensor(spec, "poke", 200, 60000);
-	res = run_expect(spec, "failed");
-	CHECK_STR_EQ(message(res), "run \"u1\" of DAG \"up\" is FAILED (one of failed_states)");
-	json_decref(res);
-	json_decref(spec);
+	CHECK_FAILED(spec, "run \"u1\" of DAG \"up\" is FAILED (one of failed_states)");
 	env_stop_all(&e);
 }
 

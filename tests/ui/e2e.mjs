@@ -29,6 +29,7 @@ const STEP = {timeout: 4 * WAIT};
 
 let w = null, browser = null, page = null;
 const problems = []; // page errors, CSP violations, console errors
+const apiCalls = []; // paths (with queries) of the page's API requests
 let shotNo = 0;
 const state = {};
 
@@ -122,6 +123,10 @@ before(async () => {
   page = await context.newPage();
   page.setDefaultTimeout(WAIT);
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('request', (r) => {
+    const u = new URL(r.url());
+    if (u.pathname.startsWith('/api/v1/')) apiCalls.push(u.pathname + u.search);
+  });
   page.on('console', (m) => {
     if (m.type() !== 'error') return;
     // The browser logs every non-2xx fetch; the tests cause some on purpose.
@@ -265,10 +270,22 @@ test('a value only the server can judge gets the server\'s message at the field'
 });
 
 test('trigger with a param and watch the grid cells turn to success', STEP, async () => {
+  const mark = apiCalls.length;
   await submitTrigger({name: 'ui-e2e', count: 2, code: 'XYZ', fail: false});
   state.okRun = await runIdFromUrl();
   await page.waitForSelector('#grid');
   await waitCells(state.okRun, {greet: 'success', work: 'success', report: 'success'});
+  // The grid reads weir's compact grid resource (the first page, then
+  // polls), never one task-instance listing per run.
+  const calls = apiCalls.slice(mark);
+  assert.ok(calls.some((c) => /^\/api\/v1\/dags\/ui_hello\/grid\?limit=25&offset=0$/.test(c)), calls.join(' '));
+  assert.ok(calls.filter((c) => c.includes('/grid?')).length >= 2, `the grid polls: ${calls.join(' ')}`);
+  assert.ok(!calls.some((c) => /\/taskInstances(\?|$)/.test(c)), calls.join(' '));
+  // Rows in topological order, as the API gives them.
+  const g = await w.api('/api/v1/dags/ui_hello/grid?limit=5');
+  assert.equal(g.status, 200, JSON.stringify(g.body));
+  assert.deepEqual(await page.$$eval('#grid .gr', (rs) => rs.map((r) => r.dataset.task)), g.body.task_ids);
+  assert.equal(g.body.states[0].length, g.body.task_ids.length);
   const run = await w.api(`/api/v1/dags/ui_hello/dagRuns/${encodeURIComponent(state.okRun)}`);
   assert.deepEqual(run.body.conf, {name: 'ui-e2e', count: 2, code: 'XYZ', fail: false});
   await until('the run bar to show SUCCESS', async () => page.evaluate((id) => {
@@ -282,6 +299,9 @@ test('the grid works from the keyboard', STEP, async () => {
   await page.focus('#grid');
   await page.keyboard.press('Home');
   await page.keyboard.press('End');
+  // The cursor's cell is read out, with the try and times of the grid answer.
+  assert.match(await page.textContent('#grid-live'),
+    /^greet, run .+, state: success, try 1 of \d+, started \d{4}-\d\d-\d\d \d\d:\d\d:\d\d, duration \d/);
   await page.keyboard.press('Enter');
   await page.waitForSelector('#ti-panel:not([hidden]) #ti-panel-title');
   assert.equal(await page.textContent('#ti-panel-title'), 'greet');
@@ -385,6 +405,17 @@ test('abort a running order from the orders page', STEP, async () => {
   await page.waitForSelector('#order-history li[data-status=ABORTED]');
   const o = await w.api(`/api/v1/orders/${orderId}`);
   assert.equal(o.body.status, 'ABORTED');
+  // The status history is the run's state events: who aborted it, and why.
+  const hist = await page.$$eval('#order-history li', (li) => li.map((x) => [x.dataset.status, x.dataset.actor, x.textContent]));
+  assert.deepEqual(hist.map(([st]) => st), ['RECEIVED', 'QUEUED', 'RUNNING', 'ABORTED']);
+  assert.equal(hist[3][1], `api:${w.clientId}`);
+  assert.match(hist[3][2], /from RUNNING.*aborted through the API/);
+  assert.equal(hist[1][1], 'scheduler');
+  const ev = await w.api(`/api/v1/orders/${orderId}/events?kind=run`);
+  assert.equal(ev.status, 200);
+  assert.deepEqual(ev.body.events.map((e) => e.to), ['QUEUED', 'RUNNING', 'ABORTED']);
+  await page.click('#order-tasks summary');
+  await page.waitForSelector('#order-task-table tr[data-task=sleepy][data-status=running]');
   await until('the aborted task to stop', async () => {
     const ti = await w.api(`/api/v1/dags/ui_slow/dagRuns/${encodeURIComponent(state.slowRun)}/taskInstances/sleepy`);
     return ti.body.state !== 'running' && ti.body.state;

@@ -1,14 +1,24 @@
 // dagdata.js: loading a DAG's structure, runs and task instances, shared by
 // the grid, the graph, the run page and the task panel.
 //
+// THE GRID reads weir's compact grid resource (GET /dags/{dag}/grid: runs,
+// task ids in topological order, and per run parallel arrays of states,
+// tries, start and end), one request for the whole view, instead of one
+// Airflow task-instance listing per run (15 MB of JSON for 100 runs of 200
+// tasks; docs/internals/ui.md).  The grid's task instances are small
+// objects {task_id, state, try_number, max_tries, start_date, end_date}
+// whose dates are milliseconds (fmt.js takes both those and ISO strings);
+// the panels fetch the full TaskInstance on click.
+//
 // CACHING.  Task instances of a run are kept for the browser tab's life
 // once the run is finished (SUCCESS/FAILED/INVALID/ABORTED) and every one
 // of them is in a final state: such a run does not change any more, so the
-// grid's polling only asks for the runs still moving.  Task lists are kept
-// per DAG and dropped when the DAG's last_parsed_time changes.  Nothing is
-// stored outside memory.
+// grid's polling only asks for the newest runs, down to the oldest one
+// still moving, and the graph of a finished run needs no request.  Task
+// lists are kept per DAG and dropped when the DAG's last_parsed_time
+// changes.  Nothing is stored outside memory.
 
-import {api, seg, mapLimit} from './api.js';
+import {api, seg} from './api.js';
 import {runStatus, runTerminal, tiFinished} from './states.js';
 
 const tiCache = new Map();   // "dag\0run" -> task instances (finished runs only)
@@ -94,47 +104,29 @@ export async function loadTis(dagId, run, signal) {
   return tis;
 }
 
-export function cachedTis(dagId, runId) {
-  return tiCache.get(dagId + '\0' + runId) || null;
+// A page of the DAG's grid: {runs (oldest first, the grid's left-to-right
+// order), total, taskIds, tis: Map run id -> task instances}.  Finished
+// runs go to the cache (as loadTis would keep them).
+export async function loadGrid(dagId, limit, signal, offset = 0) {
+  const res = await api(`/dags/${seg(dagId)}/grid`, {query: {limit, offset}, signal});
+  const ids = res.task_ids || [], runs = res.dag_runs || [];
+  const tis = new Map();
+  for (let r = 0; r < runs.length; r++) {
+    const st = res.states[r], tn = res.try_numbers[r], mt = res.max_tries[r], s = res.start_ms[r], e = res.end_ms[r];
+    const list = [];
+    for (let t = 0; t < ids.length; t++) {
+      if (tn[t] == null) continue; // no instance of this task in this run
+      list.push({task_id: ids[t], state: st[t], try_number: tn[t], max_tries: mt[t], start_date: s[t], end_date: e[t]});
+    }
+    const run = runs[r];
+    tis.set(run.dag_run_id, list);
+    if (runTerminal(runStatus(run)) && list.every((x) => tiFinished(x.state))) tiCache.set(dagId + '\0' + run.dag_run_id, list);
+  }
+  return {runs: runs.reverse(), total: res.total_entries, taskIds: ids, tis};
 }
 
-// Task instances of many runs, newest runs first (the ones people look
-// at).  each(batch) gets [[run, tis], ...]: what is cached at once; then
-// the first run that arrives; then what arrived, once a second; the rest
-// at the end.  Applying every response as it comes restyles and repaints
-// the grid dozens of times while the API is still answering, and on a
-// small machine that painting takes the CPU the API needs.
-export async function loadManyTis(dagId, runs, signal, each, flushMs = 1000) {
-  const todo = [...runs].reverse();
-  let pending = [];
-  let first = true;
-  const flush = () => {
-    if (!pending.length || (signal && signal.aborted)) return;
-    const b = pending;
-    pending = [];
-    each(b);
-  };
-  const cached = [];
-  for (const run of todo) {
-    const hit = cachedTis(dagId, run.dag_run_id);
-    if (hit) cached.push([run, hit]);
-  }
-  if (cached.length) each(cached);
-  const rest = todo.filter((run) => !cachedTis(dagId, run.dag_run_id));
-  const timer = setInterval(flush, flushMs);
-  try {
-    await mapLimit(rest, 6, async (run) => {
-      const tis = await loadTis(dagId, run, signal);
-      pending.push([run, tis]);
-      if (first) {
-        first = false;
-        flush();
-      }
-    });
-  } finally {
-    clearInterval(timer);
-  }
-  flush();
+export function cachedTis(dagId, runId) {
+  return tiCache.get(dagId + '\0' + runId) || null;
 }
 
 export function loadTi(dagId, runId, taskId, signal) {

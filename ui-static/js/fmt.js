@@ -7,7 +7,9 @@ import {h} from './dom.js';
 
 const pad = (n, w = 2) => String(n).padStart(w, '0');
 
+// An ISO instant, or milliseconds since 1970 (the grid's compact dates).
 export function parseTime(iso) {
+  if (typeof iso === 'number') return iso;
   if (!iso) return null;
   const t = Date.parse(iso);
   return Number.isNaN(t) ? null : t;

@@ -11,8 +11,8 @@
 //     out nor painted;
 //   - events are delegated to the grid (click, hover, keys), and the cell's
 //     run/task come from its position (row data-t, index in the row);
-//   - task instances arrive run by run (dagdata.loadManyTis) and only that
-//     run's column is updated.
+//   - the first build draws every cell (one grid answer, dagdata.loadGrid);
+//     a poll updates only the cells whose state changed.
 // The full grid is rebuilt only when the set of runs changes.
 //
 // ACCESSIBILITY.  The grid is one tab stop (role=group).  Arrow keys,
@@ -70,6 +70,7 @@ export function createGrid({taskIds, onCell, onRun}) {
   wrap.id = 'grid';
   const live = document.createElement('div');
   live.className = 'skip';
+  live.id = 'grid-live';
   live.setAttribute('aria-live', 'polite');
   const tip = document.createElement('div');
   tip.className = 'tip';

@@ -3,8 +3,10 @@
 // The grid sets performance marks (relative to navigation start) that
 // bench/ui reads:
 //   weir:grid:start     the route began
-//   weir:grid:skeleton  runs and tasks known, empty grid in the DOM
-//   weir:grid:data      every visible run's task instances arrived
+//   weir:grid:fetched   the grid answer arrived (and was decoded)
+//   weir:grid:skeleton  the grid is in the DOM
+//   weir:grid:data      every visible cell has its state (with the compact
+//                       grid read, the same moment as skeleton)
 //   weir:grid:rendered  the frame after the last cell was set
 // and sets data-ready="1" on #grid and fires "weir:grid-ready" on window
 // at the last one (so a harness can wait without polling the DOM).
@@ -12,7 +14,7 @@
 import {h, replace, href, notice, tiBadge, runBadge} from '../dom.js';
 import {api, seg} from '../api.js';
 import {setQuery, navigate} from '../router.js';
-import {loadDag, loadTasks, loadRuns, loadManyTis, loadTis, loadSource, loadDetails, cachedTis} from '../dagdata.js';
+import {loadDag, loadTasks, loadRuns, loadGrid, loadTis, loadSource, loadDetails, cachedTis} from '../dagdata.js';
 import {createGrid} from '../grid.js';
 import {drawGraph} from '../graph.js';
 import {createPanel} from '../tipanel.js';
@@ -64,11 +66,15 @@ export async function dagPage(ctx) {
   const dagId = ctx.params.dag;
   if (tab === 'grid') mark('weir:grid:start');
   document.title = `${dagId} · weir`;
+  // The grid's one read goes out with the DAG's, not after it.
+  const limit = Math.min(1000, Math.max(1, Number(ctx.query.get('runs')) || 25));
+  const gridData = tab === 'grid' ? loadGrid(dagId, limit, ctx.signal) : null;
+  if (gridData) gridData.catch(() => {}); // awaited (and reported) in gridTab
   const dag = await loadDag(dagId, ctx.signal);
   ctx.main.appendChild(header(dag, tab));
   const body = h('div', {id: 'dag-body'});
   ctx.main.appendChild(body);
-  if (tab === 'grid') return gridTab(ctx, dag, body);
+  if (tab === 'grid') return gridTab(ctx, dag, body, limit, gridData);
   if (tab === 'graph') return graphTab(ctx, dag, body);
   if (tab === 'source') return sourceTab(ctx, dag, body);
   if (tab === 'trigger') return triggerTab(ctx, dag, body);
@@ -77,13 +83,13 @@ export async function dagPage(ctx) {
 
 // ------------------------------------------------------------------ grid
 
-async function gridTab(ctx, dag, body) {
+async function gridTab(ctx, dag, body, limit, gridData) {
   const q = ctx.query;
-  const limit = Math.min(1000, Math.max(1, Number(q.get('runs')) || 25));
-  const [struct, first] = await Promise.all([
-    loadTasks(dag.dag_id, ctx.signal, dag.last_parsed_time),
-    loadRuns(dag.dag_id, limit, ctx.signal),
-  ]);
+  // One request: runs, task order and every cell (GET /dags/{dag}/grid).
+  const first = await gridData;
+  mark('weir:grid:fetched');
+  const taskIds = first.taskIds;
+  let total = first.total;
   let shown = null; // what the side panel shows: {runId, taskId?}
   const panel = createPanel(() => {
     shown = null;
@@ -91,7 +97,7 @@ async function gridTab(ctx, dag, body) {
     setQuery({run: null, task: null});
   });
   const grid = createGrid({
-    taskIds: struct.order,
+    taskIds,
     onCell(taskId, run, ti) {
       shown = {runId: run.dag_run_id, taskId};
       grid.select(shown);
@@ -116,18 +122,15 @@ async function gridTab(ctx, dag, body) {
     legend('· in the grid, success cells are plain green; every other state keeps its glyph'),
     h('div', {class: 'dagview'}, grid.el, panel.el), grid.live, grid.tip);
 
-  const setSummary = (runs, total) => {
-    summary.textContent = runs.length ? `latest ${runs.length} of ${total} runs, ${struct.order.length} tasks`
-      : `no runs yet, ${struct.order.length} tasks`;
+  const setSummary = (runs) => {
+    summary.textContent = runs.length ? `latest ${runs.length} of ${total} runs, ${taskIds.length} tasks`
+      : `no runs yet, ${taskIds.length} tasks`;
   };
-  const known = new Map();
-  for (const run of first.runs) {
-    const tis = cachedTis(dag.dag_id, run.dag_run_id);
-    if (tis) known.set(run.dag_run_id, tis);
-  }
-  grid.setRuns(first.runs, known);
-  setSummary(first.runs, first.total);
+  // The first build draws every cell (the grid answer has them all).
+  grid.setRuns(first.runs, first.tis);
+  setSummary(first.runs);
   mark('weir:grid:skeleton');
+  mark('weir:grid:data');
   if (!first.runs.length) {
     body.appendChild(notice('info', 'No runs yet. Unpause the DAG for scheduled runs, or trigger one.'));
   }
@@ -151,36 +154,44 @@ async function gridTab(ctx, dag, body) {
     }
   };
   if (selRun) restore();
-
-  const apply = (batch) => {
-    for (const [run, tis] of batch) grid.setTis(run.dag_run_id, tis);
-  };
-  if (q.get('xend')) {
-    const all = [];
-    await loadManyTis(dag.dag_id, first.runs, ctx.signal, (b) => all.push(...b));
-    mark('weir:grid:fetched');
-    apply(all);
-  } else {
-    await loadManyTis(dag.dag_id, first.runs, ctx.signal, apply);
-  }
-  mark('weir:grid:data');
   await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
   mark('weir:grid:rendered');
   grid.el.dataset.ready = '1';
   window.dispatchEvent(new CustomEvent('weir:grid-ready'));
 
   // Polling: fast while something moves, slow otherwise (new runs appear).
+  // A poll reads the newest runs down to the oldest one not cached (still
+  // moving, or with unfinished task instances): usually a handful.  When
+  // a run appeared or went away (the newest run or the total changed) it
+  // reads the whole page again.
   let active = first.runs.some((r) => !runTerminal(runStatus(r)));
   ctx.every(() => (active ? 2000 : 8000), async () => {
-    const {runs, total} = await loadRuns(dag.dag_id, limit, ctx.signal);
-    grid.setRuns(runs);
-    setSummary(runs, total);
-    const todo = runs.filter((r) => !cachedTis(dag.dag_id, r.dag_run_id));
-    await loadManyTis(dag.dag_id, todo, ctx.signal, apply);
+    const cur = grid.runs; // oldest first
+    let k = 1;
+    for (let i = 0; i < cur.length; i++) if (!cachedTis(dag.dag_id, cur[i].dag_run_id)) k = Math.max(k, cur.length - i);
+    let page = await loadGrid(dag.dag_id, Math.min(k, limit), ctx.signal);
+    const newest = cur.length ? cur[cur.length - 1].dag_run_id : null;
+    const got = page.runs.length ? page.runs[page.runs.length - 1].dag_run_id : null;
+    let runs;
+    if (page.total !== total || got !== newest || page.taskIds.join('\0') !== taskIds.join('\0')) {
+      if (page.taskIds.join('\0') !== taskIds.join('\0')) {
+        // The DAG's tasks changed: the rows are different, draw anew.
+        navigate(location.hash);
+        return;
+      }
+      page = await loadGrid(dag.dag_id, limit, ctx.signal);
+      runs = page.runs;
+    } else {
+      runs = cur.slice(0, cur.length - page.runs.length).concat(page.runs);
+    }
+    total = page.total;
+    grid.setRuns(runs, page.tis);
+    for (const [runId, tis] of page.tis) grid.setTis(runId, tis);
+    setSummary(runs);
     active = runs.some((r) => !runTerminal(runStatus(r)));
     // The side panel follows a run that is still moving.
     const run = shown && runs.find((r) => r.dag_run_id === shown.runId);
-    if (run && todo.includes(run)) {
+    if (run && page.tis.has(run.dag_run_id) && !runTerminal(runStatus(run))) {
       if (shown.taskId) panel.showTi(dag.dag_id, run, shown.taskId, null, ctx.signal, true);
       else panel.showRun(dag.dag_id, run);
     }

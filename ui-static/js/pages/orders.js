@@ -5,13 +5,14 @@
 // weir's seven), service, and received time; admins see every client's
 // orders, other clients their own.
 //
-// STATUS HISTORY.  The order page shows the status changes with their
-// times.  The API has no listing of an order's state_events yet (see
-// docs/internals/ui.md, "API gaps"); until it does, the history is built
-// from the order's received_at / queued_at / started_at / ended_at, which
-// the database sets on each transition, and says so.
+// STATUS HISTORY.  The order page shows the order's status changes from
+// its state events (GET /orders/{id}/events?kind=run): when, from what to
+// what, who (the scheduler, or api:CLIENT for an abort through the API)
+// and why.  Placing the order is not a state change: its first line is the
+// order's received_at.  The task instances' own changes are one click
+// away (a <details> that loads them when opened).
 
-import {h, replace, href, notice, runBadge} from '../dom.js';
+import {h, replace, href, notice, runBadge, tiBadge} from '../dom.js';
 import {api, seg} from '../api.js';
 import {setQuery} from '../router.js';
 import {timeEl, duration, durationBetween, localInputToIso, isoToLocalInput} from '../fmt.js';
@@ -83,20 +84,45 @@ export async function ordersPage(ctx) {
       h('button', {class: 'btn small', id: 'next-page', disabled: page >= pages, onclick: () => setQuery({page: page + 1}, {rerender: true})}, 'Next ›')));
 }
 
-// The status history from the order's timestamps (see the header).
-export function historyFromTimes(o) {
-  const steps = [['RECEIVED', o.received_at], ['QUEUED', o.queued_at], ['RUNNING', o.started_at]];
-  if (runTerminal(o.status)) steps.push([o.status, o.ended_at]);
-  return steps.filter(([, t]) => t).map(([st, at]) => ({to: st, at}));
+// The status history: the order's arrival, then its run's state events.
+export function historyFromEvents(o, events) {
+  return [{to: 'RECEIVED', at: o.received_at, actor: o.client ? `api:${o.client}` : null, reason: null}]
+    .concat(events.map((e) => ({from: e.from, to: e.to, at: e.at, actor: e.actor, reason: e.reason})));
 }
+
+function eventLine(e) {
+  return h('li', {'data-status': e.to, 'data-actor': e.actor || ''},
+    timeEl(e.at), runBadge(e.to),
+    e.from ? h('span', {class: 'muted small'}, `from ${e.from}`) : null,
+    h('span', {class: 'mono small'}, e.actor || '—'),
+    e.reason ? h('span', {class: 'small'}, e.reason) : null);
+}
+
+const TASK_EVENTS = 500;
 
 export async function orderPage(ctx) {
   const id = ctx.params.order;
   document.title = `Order ${id} · weir`;
-  const top = h('div'), facts = h('div'), hist = h('div');
+  const top = h('div'), facts = h('div'), hist = h('div'), taskBody = h('div', {id: 'order-task-events'});
+  const tasks = h('details', {id: 'order-tasks'}, h('summary', 'State changes of its task instances'), taskBody);
   ctx.main.append(h('div', {class: 'crumbs'}, h('a', {href: '#/orders'}, 'Orders'), ' / ', id), top, facts,
-    h('h2', 'Status history'), hist);
-  let o;
+    h('h2', 'Status history'), hist, tasks);
+  let o, events = [];
+  const loadTaskEvents = async () => {
+    const r = await api(`/orders/${seg(id)}/events`, {query: {kind: 'task', limit: TASK_EVENTS}, signal: ctx.signal});
+    const rows = r.events || [];
+    replace(taskBody, rows.length ? h('table', {class: 'list', id: 'order-task-table'},
+      h('thead', h('tr', h('th', 'Time'), h('th', 'Task'), h('th', {class: 'num'}, 'Try'), h('th', 'From'), h('th', 'To'),
+        h('th', 'By'), h('th', 'Reason'))),
+      h('tbody', ...rows.map((e) => h('tr', {'data-task': e.task_id, 'data-status': e.to},
+        h('td', timeEl(e.at)), h('td', e.task_id), h('td', {class: 'num'}, e.try_number == null ? '—' : String(e.try_number)),
+        h('td', e.from), h('td', tiBadge(e.to)), h('td', {class: 'mono small'}, e.actor), h('td', {class: 'small'}, e.reason || ''))))) :
+      h('p', {class: 'muted'}, 'No task state changes yet.'),
+    r.total_entries > rows.length ? h('p', {class: 'muted small'}, `The first ${rows.length} of ${r.total_entries}.`) : null);
+  };
+  tasks.addEventListener('toggle', () => {
+    if (tasks.open) loadTaskEvents().catch((e) => e.name !== 'AbortError' && replace(taskBody, notice('bad', e.message)));
+  });
   const render = () => {
     replace(top, h('div', {class: 'head'}, h('h1', {class: 'mono', id: 'order-title'}, id),
       h('span', {id: 'order-status'}, runBadge(o.status)),
@@ -110,14 +136,16 @@ export async function orderPage(ctx) {
       h('dt', 'Area of interest'), h('dd', o.aoi ? h('code', {class: 'mono'}, JSON.stringify(o.aoi).slice(0, 400)) : '—'),
       h('dt', 'Client'), h('dd', {class: 'mono'}, o.client || '—'),
       h('dt', 'Duration'), h('dd', o.started_at ? duration(durationBetween(o.started_at, o.ended_at)) : '—')));
-    const events = historyFromTimes(o);
-    replace(hist, h('ol', {class: 'timeline', id: 'order-history'}, ...events.map((e) => h('li', {'data-status': e.to},
-      timeEl(e.at), runBadge(e.to)))),
-    h('p', {class: 'muted small'}, 'From the times the database records at each change; who changed it and why are in the run\'s state events, which the API does not list yet.'));
+    replace(hist, h('ol', {class: 'timeline', id: 'order-history'}, ...historyFromEvents(o, events).map(eventLine)));
   };
   const load = async () => {
+    // Status first: an event recorded between the two reads shows on the
+    // next poll, never a status older than its history.
     o = await api(`/orders/${seg(id)}`, {signal: ctx.signal});
+    const ev = await api(`/orders/${seg(id)}/events`, {query: {kind: 'run', limit: 100}, signal: ctx.signal});
+    events = ev.events || [];
     render();
+    if (tasks.open) await loadTaskEvents();
   };
   await load();
   ctx.every(() => (runTerminal(o.status) ? 30000 : 2000), load);
