@@ -1,38 +1,60 @@
 /*
  * proc.c: starting, watching and stopping child processes.
  *
- * weir_child_start() follows git's start_command() and libuv's uv_spawn():
+ * weir_child_start() follows git's start_command() and libuv's uv_spawn(),
+ * with glibc's posix_spawn() for the start itself:
  *
- *   parent, before fork      resolve argv[0] in PATH, open /dev/null,
- *                            compute rlimits, make the CLOEXEC error pipe,
+ *   parent, before clone     resolve argv[0] in PATH, open /dev/null,
+ *                            compute rlimits, map a stack for the child,
  *                            block every signal
- *   fork()
- *   child                    [async-signal-safe calls only, see below]
+ *   clone(CLONE_VM | CLONE_VFORK)
+ *   child                    [on its own stack, in our memory; async-
+ *                            signal-safe calls only, see below]
  *                            default dispositions, setsid, stdio, keep_fds,
  *                            chdir, rlimits, groups/gid/uid, empty mask,
  *                            execve; on any failure write {step, errno}
- *                            to the error pipe and _exit(127)
- *   parent                   restore the mask; read the error pipe:
- *                            EOF = the exec happened (the pipe was closed
- *                            by O_CLOEXEC), a record = it failed: waitpid
- *                            the child and return -errno with a message
+ *                            into the parent's record and _exit(127)
+ *   parent                   resumes once the child has exec'd or exited
+ *                            (CLONE_VFORK); restore the mask; a record =
+ *                            the start failed: waitpid the child and
+ *                            return -errno with a message
  *
- * Why everything is built before fork: the child of a multi-threaded
- * process (the API threads, libpq, the allocator) is a copy of one thread
- * whose other threads vanished, possibly holding malloc's or stdio's
- * locks.  Only async-signal-safe functions may run there.  The child uses
- * sigaction, setsid, fcntl, dup2, close_range, chdir, setrlimit,
- * setgroups, setgid, setuid, pthread_sigmask, execve, write and _exit.
- * setrlimit, setgroups and close_range (via syscall(2)) are not on
- * POSIX's list but are single system calls, with no lock and no
+ * Why clone(CLONE_VM | CLONE_VFORK) and not fork(): fork() copies the page
+ * tables of the whole scheduler (dozens of shared libraries, its heap), and
+ * afterwards every page the scheduler writes takes a copy-on-write fault
+ * until the child has exec'd.  Measured on the 2-core VM (docs/perf.md),
+ * fork() alone cost the scheduler ~0.8 ms per task.  Sharing the memory
+ * costs nothing, and since the parent is suspended until the exec, the
+ * child's failure record can simply be written into the parent's memory
+ * (what posix_spawn does); no error pipe is needed, and the exec status is
+ * known when start() returns.
+ *
+ * The price of sharing memory: the child must not write anything of ours
+ * but its own stack and the failure record.  In particular it must not call
+ * glibc's setuid()/setgid()/setgroups(): in a multi-threaded process they
+ * signal every thread of the *parent* (nptl's setxid broadcast); the child
+ * uses the raw system calls, which act on the calling thread only (the
+ * child has one).  errno is the parent thread's (same thread pointer): the
+ * parent reads it only when clone itself failed.  The child functions are
+ * not instrumented by ASan (they run on a stack ASan does not know).
+ *
+ * Why everything is built before clone: the parent is multi-threaded (the
+ * API threads, libpq, the allocator), and another thread may hold malloc's
+ * or stdio's locks at any moment.  Only async-signal-safe functions may
+ * run in the child.  The child uses open, read, close, sigaction, setsid,
+ * fcntl, dup2, close_range, chdir, setrlimit, setgroups, setgid, setuid,
+ * pthread_sigmask, execve and _exit.  setrlimit, setgroups and close_range
+ * are not on POSIX's list but are single system calls, with no lock and no
  * allocation.
  *
- * Why signals are blocked around fork: until the child has reset the
+ * Why signals are blocked around clone: until the child has reset the
  * dispositions, a signal would run one of the scheduler's handlers in the
  * child (the SIGCHLD handler would write into the scheduler's self-pipe,
- * a SIGTERM handler would start a "graceful shutdown" of a copy of the
- * scheduler).  The child resets every disposition to SIG_DFL (including
- * SIG_IGN, which execve would otherwise keep) and only then unblocks.
+ * a SIGTERM handler would start a "graceful shutdown" in our memory).  The
+ * child resets every disposition to SIG_DFL (including SIG_IGN, which
+ * execve would otherwise keep) and only then unblocks.  Without
+ * CLONE_SIGHAND the child has its own copy of the handler table, so this
+ * does not touch ours.
  *
  * Reaping: weir_proc_reap() calls waitpid(-1): it reaps every child of the
  * process, so the process must leave all reaping to it (no system(), no
@@ -50,6 +72,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -66,12 +90,18 @@ extern char **environ;
 
 #define DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
 
+/* The child's stack: its frames, glibc's sigaction and execve wrappers.
+ * Mapped per start (lazily backed: only touched pages cost memory). */
+#define CHILD_STACK_SIZE (256 * 1024)
+
+static unsigned long long parse_start_ticks(char *buf, ssize_t n);
+
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
 /* ------------------------------------------------------------------ */
-/* The plan: everything the child needs, computed before fork          */
+/* The plan: everything the child needs, computed before clone         */
 /* ------------------------------------------------------------------ */
 
 /* The step that failed in the child, reported to the parent. */
@@ -88,8 +118,9 @@ enum child_step {
 	STEP_EXEC,
 };
 
-/* What the child writes to the error pipe (less than PIPE_BUF: atomic). */
+/* What the child writes into the parent's memory when a step fails. */
 struct child_err {
+	int failed; /* 0 until the child fails */
 	int step;  /* enum child_step */
 	int err;   /* errno */
 	int which; /* STEP_RLIMIT: index in plan.rl; STEP_KEEP_FD: the fd */
@@ -109,7 +140,10 @@ struct child_plan {
 	int stdio[3];       /* sources for fds 0, 1 and 2 (/dev/null substituted) */
 	int keep[WEIR_CHILD_MAX_KEEP];
 	int nkeep;
-	int errfd;          /* write end of the error pipe */
+	volatile struct child_err *err; /* in the parent's frame: the child's report */
+	char *stat_buf;     /* want_start_ticks: /proc/self/stat goes here (parent's frame) */
+	size_t stat_cap;
+	volatile ssize_t *stat_len;
 	bool setsid;
 	struct child_rlimit rl[4];
 	int nrl;
@@ -122,7 +156,7 @@ struct child_plan {
 
 /*
  * Looks file up in PATH (taken from env when it has one, else from our
- * environment) like execvp, but before fork: returns a malloc'd path, or
+ * environment) like execvp, but before the start: returns a malloc'd path, or
  * NULL with errno ENOENT, or EACCES when only non-executable files matched.
  */
 static char *search_path(const char *file, const char *const *env)
@@ -199,23 +233,32 @@ static void plan_rlimit(struct child_plan *pl, int resource, const char *name, i
 /* The child (async-signal-safe only from here to the banner below)    */
 /* ------------------------------------------------------------------ */
 
-__attribute__((noreturn)) static void child_fail(const struct child_plan *pl, int step,
-						 int err, int which)
-{
-	struct child_err ce;
-	ssize_t n;
+/* Not instrumented: the child runs on a stack that ASan does not know. */
+#if defined(__SANITIZE_ADDRESS__)
+#define CHILD_FN __attribute__((no_sanitize_address, noinline))
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CHILD_FN __attribute__((no_sanitize_address, noinline))
+#endif
+#endif
+#ifndef CHILD_FN
+#define CHILD_FN __attribute__((noinline))
+#endif
 
-	ce.step = step;
-	ce.err = err;
-	ce.which = which;
-	do
-		n = write(pl->errfd, &ce, sizeof(ce));
-	while (n < 0 && errno == EINTR);
+/* Records the failure in the parent's memory (it is suspended until we
+ * exit, CLONE_VFORK) and exits. */
+CHILD_FN __attribute__((noreturn)) static void child_fail(const struct child_plan *pl, int step,
+							   int err, int which)
+{
+	pl->err->step = step;
+	pl->err->err = err;
+	pl->err->which = which;
+	pl->err->failed = 1;
 	_exit(127);
 }
 
 /* Moves fd to a number >= 3 (CLOEXEC); returns the new fd. */
-static int child_lift(const struct child_plan *pl, int fd)
+CHILD_FN static int child_lift(const struct child_plan *pl, int fd)
 {
 	int nfd;
 
@@ -227,9 +270,24 @@ static int child_lift(const struct child_plan *pl, int fd)
 	return nfd;
 }
 
-__attribute__((noreturn)) static void child_exec(struct child_plan *pl)
+CHILD_FN __attribute__((noreturn)) static void child_exec(const struct child_plan *pl)
 {
 	int src[3];
+
+	/*
+	 * 0. Our start time, for the parent (want_start_ticks).  Read here,
+	 * because the parent reading /proc/PID/stat after we exec'd waits
+	 * for the exec to finish loading the program (measured: up to 2 ms
+	 * per start on the test VM, docs/perf.md).  The fd is closed at
+	 * once, before stdio is arranged.
+	 */
+	if (pl->stat_buf) {
+		int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			*pl->stat_len = read(fd, pl->stat_buf, pl->stat_cap - 1);
+			close(fd);
+		}
+	}
 
 	/*
 	 * 1. Default dispositions while every signal is still blocked, so no
@@ -248,13 +306,12 @@ __attribute__((noreturn)) static void child_exec(struct child_plan *pl)
 
 	/*
 	 * 3. Stdio.  A source may itself be one of 0, 1, 2 (out_fd = 2 and
-	 * err_fd = 1 swaps them; and if the parent had closed its stdio, the
-	 * error pipe or /dev/null may sit there).  Lift every such fd above 2
+	 * err_fd = 1 swaps them; and if the parent had closed its stdio,
+	 * /dev/null may sit there).  Lift every such fd above 2
 	 * first, then dup2: no dup2 can then overwrite a source that a later
 	 * one still needs.  F_DUPFD picks the lowest free number >= 3, and
 	 * the keep fds are open, so a lifted fd never lands on one of them.
 	 */
-	pl->errfd = child_lift(pl, pl->errfd);
 	for (int i = 0; i < 3; i++)
 		src[i] = child_lift(pl, pl->stdio[i]);
 	for (int i = 0; i < 3; i++) {
@@ -294,21 +351,27 @@ __attribute__((noreturn)) static void child_exec(struct child_plan *pl)
 	}
 
 	/* 7. Identity: groups, then gid, then uid (after setuid we could no
-	 * longer change the others). */
-	if (pl->set_groups && setgroups(pl->set_gid ? 1 : 0, &pl->gid) < 0)
+	 * longer change the others).  Raw system calls: glibc's wrappers
+	 * would broadcast the change to the parent's threads (see the top). */
+	if (pl->set_groups && syscall(SYS_setgroups, pl->set_gid ? 1 : 0, &pl->gid) < 0)
 		child_fail(pl, STEP_SETGROUPS, errno, 0);
-	if (pl->set_gid && setgid(pl->gid) < 0)
+	if (pl->set_gid && syscall(SYS_setgid, pl->gid) < 0)
 		child_fail(pl, STEP_SETGID, errno, 0);
-	if (pl->set_uid && setuid(pl->uid) < 0)
+	if (pl->set_uid && syscall(SYS_setuid, pl->uid) < 0)
 		child_fail(pl, STEP_SETUID, errno, 0);
 
 	/* 8. An empty mask (execve keeps the mask), then exec.  A signal that
-	 * arrived since fork is delivered now, with its default action. */
+	 * arrived since clone is delivered now, with its default action. */
 	errno = pthread_sigmask(SIG_SETMASK, &pl->empty, NULL);
 	if (errno)
 		child_fail(pl, STEP_SIGMASK, errno, 0);
 	execve(pl->path, pl->argv, pl->envp);
 	child_fail(pl, STEP_EXEC, errno, 0);
+}
+
+CHILD_FN static int child_main(void *arg)
+{
+	child_exec(arg);
 }
 
 /* ------------------------------------------------------------------ */
@@ -376,18 +439,25 @@ static pid_t waitpid_noeintr(pid_t pid, int *status)
 int weir_child_start(struct weir_child *c, struct weir_buf *err)
 {
 	struct child_plan pl;
-	struct child_err ce;
+	volatile struct child_err ce = {0};
+	char statbuf[1024];
+	volatile ssize_t statlen = -1;
 	char *resolved = NULL;
 	const char *prog = NULL;
-	int devnull = -1, errpipe[2] = {-1, -1};
+	int devnull = -1;
+	void *stack = MAP_FAILED;
 	sigset_t all, old;
 	int64_t start_us = 0;
 	pid_t pid = -1;
-	ssize_t n;
 	int rc = 0, status;
 
 	memset(&pl, 0, sizeof(pl));
-	pl.errfd = -1;
+	pl.err = &ce;
+	if (c->want_start_ticks) {
+		pl.stat_buf = statbuf;
+		pl.stat_cap = sizeof(statbuf);
+		pl.stat_len = &statlen;
+	}
 	if (!c->argv || !c->argv[0] || !c->argv[0][0]) {
 		if (err)
 			weir_buf_addstr(err, "could not start a process: no program given");
@@ -482,109 +552,56 @@ int weir_child_start(struct weir_child *c, struct weir_buf *err)
 	sigemptyset(&pl.dfl.sa_mask);
 	sigemptyset(&pl.empty);
 
-	if (pipe2(errpipe, O_CLOEXEC) < 0) {
+	stack = mmap(NULL, CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (stack == MAP_FAILED) {
 		rc = -errno;
 		if (err)
-			weir_buf_addf(err, "could not create a pipe for \"%s\": %s", prog,
+			weir_buf_addf(err, "could not map a stack to start \"%s\": %s", prog,
 				      strerror(-rc));
 		goto out;
 	}
-	pl.errfd = errpipe[1];
 
 	start_us = weir_mono_us();
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pid = fork();
-	if (pid == 0)
-		child_exec(&pl);
+	/* Returns once the child has exec'd (its memory is then its own) or
+	 * exited.  The stack grows down on every architecture we build for. */
+	pid = clone(child_main, (char *)stack + CHILD_STACK_SIZE, CLONE_VM | CLONE_VFORK | SIGCHLD,
+		    &pl);
 	rc = pid < 0 ? -errno : 0;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc < 0) {
 		if (err)
-			weir_buf_addf(err, "could not fork for \"%s\": %s", prog, strerror(-rc));
-		goto out;
-	}
-
-	close(errpipe[1]);
-	errpipe[1] = -1;
-	if (c->async) {
-		/* The caller reads the status when the loop says it is there. */
-		c->exec_fd = errpipe[0];
-		errpipe[0] = -1;
-		goto out;
-	}
-	do
-		n = read(errpipe[0], &ce, sizeof(ce));
-	while (n < 0 && errno == EINTR);
-	if (n == 0)
-		goto out; /* EOF: the child's copy closed at exec */
-
-	if (n == (ssize_t)sizeof(ce)) {
-		rc = ce.err > 0 ? -ce.err : -EIO;
-		describe_failure(err, &pl, &ce, prog);
-	} else {
-		/* A short record cannot happen (pipe writes below PIPE_BUF are
-		 * atomic); a read error leaves us unsure whether the program
-		 * runs, so make sure it does not. */
-		rc = n < 0 ? -errno : -EIO;
-		if (err)
-			weir_buf_addf(err, "could not read the start status of \"%s\": %s", prog,
+			weir_buf_addf(err, "could not start a process for \"%s\": %s", prog,
 				      strerror(-rc));
-		kill(pid, SIGKILL);
+		goto out;
 	}
-	/* The child has _exit()ed or is about to: wait for it here, so that
+	if (!ce.failed)
+		goto out; /* exec'd */
+
+	{
+		struct child_err copy = {.failed = ce.failed, .step = ce.step, .err = ce.err, .which = ce.which};
+		rc = copy.err > 0 ? -copy.err : -EIO;
+		describe_failure(err, &pl, &copy, prog);
+	}
+	/* The child has _exit()ed: wait for it here, so that
 	 * weir_proc_reap() never reports a process that never started. */
 	waitpid_noeintr(pid, &status);
 out:
-	if (errpipe[0] >= 0)
-		close(errpipe[0]);
-	if (errpipe[1] >= 0)
-		close(errpipe[1]);
+	if (stack != MAP_FAILED)
+		munmap(stack, CHILD_STACK_SIZE);
 	if (devnull >= 0)
 		close(devnull);
 	free(resolved);
 	if (rc == 0) {
 		c->pid = pid;
 		c->start_mono_us = start_us;
-		/* The child cannot have been reaped yet (only we reap), so
-		 * /proc/PID exists even if it has already exited. */
-		c->start_ticks = weir_proc_start_ticks(pid);
+		c->start_ticks = c->want_start_ticks ? parse_start_ticks(statbuf, statlen) : 0;
 	} else {
 		c->pid = -1;
 	}
 	return rc;
-}
-
-int weir_child_exec_status(int fd, const char *prog, struct weir_buf *err)
-{
-	struct child_err ce;
-	ssize_t n;
-	int rc;
-
-	do
-		n = read(fd, &ce, sizeof(ce));
-	while (n < 0 && errno == EINTR);
-	close(fd);
-	if (n == 0)
-		return 0;
-	if (n != (ssize_t)sizeof(ce)) {
-		rc = n < 0 ? -errno : -EIO;
-		if (err)
-			weir_buf_addf(err, "could not read the start status of \"%s\": %s", prog,
-				      strerror(-rc));
-		return rc;
-	}
-	if (err) {
-		if (ce.step == STEP_EXEC)
-			weir_buf_addf(err, "could not execute \"%s\": %s", prog, strerror(ce.err));
-		else if (ce.step == STEP_CHDIR)
-			weir_buf_addf(err, "could not change directory for \"%s\": %s", prog,
-				      strerror(ce.err));
-		else
-			weir_buf_addf(err, "could not set up the process of \"%s\" (step %d): %s", prog,
-				      ce.step, strerror(ce.err));
-	}
-	return ce.err > 0 ? -ce.err : -EIO;
 }
 
 int weir_child_kill(pid_t pid, bool force)
@@ -709,23 +726,11 @@ void weir_proc_reap(weir_proc_exit_fn *fn, void *arg)
 		free(list);
 }
 
-unsigned long long weir_proc_start_ticks(pid_t pid)
+/* Field 22 of a /proc/PID/stat text of n bytes (buf has room for a NUL). */
+static unsigned long long parse_start_ticks(char *buf, ssize_t n)
 {
-	char path[64], buf[1024];
 	const char *p, *end;
-	ssize_t n;
-	int fd;
 
-	if (pid <= 0)
-		return 0;
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	do
-		n = read(fd, buf, sizeof(buf) - 1);
-	while (n < 0 && errno == EINTR);
-	close(fd);
 	if (n <= 0)
 		return 0;
 	buf[n] = '\0';
@@ -752,4 +757,23 @@ unsigned long long weir_proc_start_ticks(pid_t pid)
 			p++;
 	}
 	return 0;
+}
+
+unsigned long long weir_proc_start_ticks(pid_t pid)
+{
+	char path[64], buf[1024];
+	ssize_t n;
+	int fd;
+
+	if (pid <= 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	do
+		n = read(fd, buf, sizeof(buf) - 1);
+	while (n < 0 && errno == EINTR);
+	close(fd);
+	return parse_start_ticks(buf, n);
 }

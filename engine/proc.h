@@ -4,17 +4,17 @@
  * The calling protocol (cf. git's run-command.h):
  *
  *   1. struct weir_child c = WEIR_CHILD_INIT; fill argv, env, fds, limits.
- *   2. weir_child_start(&c, err): builds everything before fork(); in the
- *      child only async-signal-safe calls run (no malloc, no locks, no
- *      logging) until execve.  The child gets a new session and process
+ *   2. weir_child_start(&c, err): builds everything before the child
+ *      exists (clone(CLONE_VM | CLONE_VFORK): no copy of our memory); in
+ *      the child only async-signal-safe calls run (no malloc, no locks,
+ *      no logging) until execve.  The child gets a new session and process
  *      group (setsid), default signal dispositions, an empty signal mask,
  *      the rlimits asked for, stdin from `in_fd` or /dev/null, stdout and
  *      stderr to `out_fd`/`err_fd` or /dev/null, and exactly the extra
  *      fds listed in keep_fds (at the same numbers); every other fd is
- *      closed by O_CLOEXEC.  An exec failure is reported over a CLOEXEC
- *      pipe as {step, errno}: start() returns -errno with a message naming
- *      the failed step ("could not execute \"/bin/x\": No such file or
- *      directory").  EOF on that pipe means exec succeeded.
+ *      closed by O_CLOEXEC.  A failure is recorded by the child as {step,
+ *      errno}: start() returns -errno with a message naming the failed
+ *      step ("could not execute \"/bin/x\": No such file or directory").
  *   3. The process is reaped by weir_proc_reap() (call it when the SIGCHLD
  *      fd becomes readable): it calls waitpid(-1, WNOHANG) until nothing is
  *      left and reports each exit through the registered callback.
@@ -29,14 +29,17 @@
  * above 2 other than keep_fds is closed at exec, even one opened without
  * O_CLOEXEC (close_range(CLOSE_RANGE_CLOEXEC), Linux >= 5.11).
  *
- * Program lookup: argv[0] without '/' is searched before fork in the
+ * Program lookup: argv[0] without '/' is searched before the start in the
  * child's PATH: the one in `env`, or ours when env is NULL, or
  * /usr/local/bin:/usr/bin:/bin when there is none.  A miss fails with
  * "could not find program \"x\" in PATH: No such file or directory".
  * Unlike execvp there is no /bin/sh fallback for files without #!.
  *
  * start() blocks until the child has exec'd or failed (for as long as the
- * child's setup takes: a chdir into a dead network mount blocks it).
+ * child's setup takes: a chdir into a dead network mount blocks it); the
+ * calling thread is suspended meanwhile, other threads run on.  "Exec'd"
+ * means past execve's point of no return: the new program may still be
+ * loading (its /proc/PID/comm may show our name for a moment).
  *
  * Reaping owns every child: weir_proc_reap() calls waitpid(-1), so a
  * process using it must not reap children any other way (no system(),
@@ -71,20 +74,21 @@ struct weir_child {
 	uid_t uid;                     /* switch user (setuid); 0 = keep.  As root, the
 	                                  supplementary groups become just gid */
 	gid_t gid;                     /* with uid: setgid; 0 = keep */
-	bool async;                    /* return right after fork(); the exec status
-					  arrives on exec_fd (weir_child_exec_status) */
+	bool want_start_ticks;         /* fill start_ticks: the child reads /proc/self/stat
+	                                  before its exec (reading /proc/PID/stat after
+	                                  start() would wait for the exec to finish) */
 
 	/* set by start */
 	pid_t pid;
-	int exec_fd;                   /* async: the start-status pipe (caller owns) */
 	int64_t start_mono_us;         /* when it was started (monotonic) */
-	unsigned long long start_ticks; /* /proc/PID/stat start time (pid reuse check) */
+	unsigned long long start_ticks; /* want_start_ticks: /proc/PID/stat start time
+	                                   (pid reuse check), else 0 */
 };
 
 #define WEIR_CHILD_INIT                                                         \
 	{                                                                       \
 		.in_fd = -1, .out_fd = -1, .err_fd = -1, .keep_fds = {-1, -1, -1, -1}, \
-		.new_session = true, .pid = -1, .exec_fd = -1,                  \
+		.new_session = true, .pid = -1,                                 \
 	}
 
 /*
@@ -94,18 +98,6 @@ struct weir_child {
  * -EACCES for a missing program, else the errno of the step that failed.
  */
 int weir_child_start(struct weir_child *c, struct weir_buf *err);
-
-/*
- * Asynchronous start (c->async): start() returns as soon as the child is
- * forked, without waiting for its exec, so a caller can start many
- * children while the kernel execs them in parallel.  The start status then
- * arrives on c->exec_fd: watch it for reading and call
- * weir_child_exec_status() once it is readable.  It returns 0 when exec
- * succeeded (EOF), or -errno with a message naming the failed step and
- * prog; the child has then exited with status 127 and is reaped like any
- * other (weir_proc_reap).  It closes fd either way.
- */
-int weir_child_exec_status(int fd, const char *prog, struct weir_buf *err);
 
 /*
  * Signals the child's process group: SIGTERM, or SIGKILL when force.

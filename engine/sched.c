@@ -466,7 +466,7 @@ int weir_sched_new(const struct weir_sched_opts *o, struct weir_store *st,
 	s->o.task_exe = o->task_exe ? weir_xstrdup(o->task_exe) : NULL;
 	s->o.database_url = o->database_url ? weir_xstrdup(o->database_url) : NULL;
 	s->st = st;
-	s->inotify_fd = s->store_fd = s->sigchld_fd = -1;
+	s->inotify_fd = s->store_fd = s->sigchld_fd = s->standby_fd = -1;
 	s->live_schedulers = 1;
 	weir_list_init(&s->tries);
 	weir_uuid_v7(&s->id);
@@ -514,6 +514,7 @@ int weir_sched_start(struct weir_sched *s, struct weir_buf *err)
 		return s->sigchld_fd;
 	}
 	weir_loop_add_fd(s->loop, s->sigchld_fd, WEIR_LOOP_READ, sched_sigchld, s);
+	sched_standby_start(s);
 	expire_dead_neighbours(s);
 	rc = sched_dags_claim(s, err);
 	if (rc < 0)
@@ -565,6 +566,7 @@ void weir_sched_free(struct weir_sched *s)
 
 	if (!s)
 		return;
+	sched_standby_stop(s);
 	/* Task processes keep running: a later scheduler adopts them. */
 	weir_list_foreach_safe(pos, tmp, &s->tries) {
 		struct sched_try *t = weir_list_entry(pos, struct sched_try, link);

@@ -8,8 +8,12 @@
  *
  * Starting a try is two-phase: dispatch() records queued + a new attempt
  * id in the batch; only after that batch commits does spawn_pending()
- * fork `weir task run`.  So a crash can never leave a process the
- * database does not know about.  Each try has a lock file the scheduler
+ * start the runner.  So a crash can never leave a task process the
+ * database does not know about.  The runner is usually the standby: a
+ * `weir-task --standby` started ahead of time, idle, that takes the try's
+ * arguments and fds over a socket (taskrun.h); its exec is then off the
+ * task's critical path.  A standby runs nothing until that message, which
+ * is sent after the commit, like a fork would be.  Each try has a lock file the scheduler
  * flock()s before the fork and the child inherits: after a crash, a held
  * lock means the try is alive (we adopt it), a free lock means it is gone
  * (its result file tells how it ended, if it got that far).
@@ -21,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -231,7 +236,6 @@ static struct sched_try *try_new(struct weir_sched *s, struct sched_run *r, uint
 	t->attempt = ti->attempt;
 	t->pid = -1;
 	t->report_fd = -1;
-	t->exec_fd = -1;
 	weir_buf_init(&t->report, REPORT_MAX);
 	weir_list_insert_tail(&s->tries, &t->link);
 	ti->try = t;
@@ -244,10 +248,6 @@ void sched_try_free(struct weir_sched *s, struct sched_try *t)
 	if (t->report_fd >= 0) {
 		weir_loop_del_fd(s->loop, t->report_fd, WEIR_LOOP_READ);
 		close(t->report_fd);
-	}
-	if (t->exec_fd >= 0) {
-		weir_loop_del_fd(s->loop, t->exec_fd, WEIR_LOOP_READ);
-		close(t->exec_fd);
 	}
 	free(t->exec_error);
 	free(t->lost_reason);
@@ -337,9 +337,10 @@ void sched_dispatch(struct weir_sched *s)
 /* ------------------------------------------------------------------ */
 
 static void on_report(struct weir_loop *loop, int fd, int mask, void *arg);
-static void on_exec_status(struct weir_loop *loop, int fd, int mask, void *arg);
 static int64_t on_timeout(struct weir_loop *loop, uint64_t id, void *arg);
 static void finish_try(struct weir_sched *s, struct sched_try *t);
+static void finish_try_with(struct weir_sched *s, struct sched_try *t, json_t *res);
+static json_t *report_result(struct sched_try *t);
 
 void sched_try_record_running(struct weir_sched *s, struct sched_try *t)
 {
@@ -393,6 +394,110 @@ static json_t *build_spec(struct weir_sched *s, struct sched_try *t)
 	return spec;
 }
 
+/*
+ * The standby runner.  One at a time: started after the tries of a commit
+ * were handed out (and at start-up), used by the next eligible try.  It
+ * is our child in its own session, like any runner: reaped by
+ * weir_proc_reap, killed through its process group.  If it died meanwhile,
+ * the hand-over fails (EPIPE) and the try starts the ordinary way.  On
+ * shutdown, or if we die, it reads EOF and exits without doing anything.
+ */
+void sched_standby_start(struct weir_sched *s)
+{
+	struct weir_child c = WEIR_CHILD_INIT;
+	struct weir_buf err = WEIR_BUF_INIT(WEIR_BUF_NOLIMIT);
+	char arg[32];
+	const char *argv[3];
+	int sv[2] = {-1, -1};
+
+	if (s->standby_fd >= 0 || !s->o.task_exe || s->stopping)
+		return;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		weir_debug("no standby runner: socketpair: %s", strerror(errno));
+		return;
+	}
+	snprintf(arg, sizeof(arg), "--standby=%d", sv[1]);
+	argv[0] = s->o.task_exe;
+	argv[1] = arg;
+	argv[2] = NULL;
+	c.argv = argv;
+	c.keep_fds[0] = sv[1];
+	c.want_start_ticks = true;
+	if (weir_child_start(&c, &err) < 0) {
+		weir_debug("no standby runner: %s", err.buf);
+		close(sv[0]);
+	} else {
+		s->standby_fd = sv[0];
+		s->standby_pid = c.pid;
+		s->standby_ticks = c.start_ticks;
+	}
+	close(sv[1]);
+	weir_buf_release(&err);
+}
+
+/* Closes our end: the standby reads EOF and exits (reaped as usual). */
+void sched_standby_stop(struct weir_sched *s)
+{
+	if (s->standby_fd >= 0)
+		close(s->standby_fd);
+	s->standby_fd = -1;
+}
+
+/*
+ * Hands a try to the standby: args (NULL-terminated, without the fds) and
+ * the report pipe's write end + the lock, in one message.  0 on success
+ * (the standby is then the try's runner); else the standby is dropped and
+ * the caller starts a runner itself.
+ */
+static int standby_hand_over(struct weir_sched *s, const char *const *args, int report_w, int lock)
+{
+	struct weir_buf data = WEIR_BUF_INIT(64 * 1024);
+	union {
+		char buf[CMSG_SPACE(2 * sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov;
+	struct msghdr msg;
+	struct cmsghdr *cm;
+	int fds[2] = {report_w, lock}, rc = 0;
+	ssize_t n;
+
+	for (size_t i = 0; args[i] && rc == 0; i++)
+		rc = weir_buf_add(&data, args[i], strlen(args[i]) + 1);
+	if (rc < 0)
+		goto out;
+	memset(&u, 0, sizeof(u));
+	memset(&msg, 0, sizeof(msg));
+	iov.iov_base = data.buf;
+	iov.iov_len = data.len;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = u.buf;
+	msg.msg_controllen = sizeof(u.buf);
+	cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(fds));
+	memcpy(CMSG_DATA(cm), fds, sizeof(fds));
+	do
+		n = sendmsg(s->standby_fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	rc = n == (ssize_t)data.len ? 0 : n < 0 ? -errno : -EIO;
+	if (rc < 0)
+		weir_debug("the standby runner (pid %d) is gone: %s", (int)s->standby_pid, strerror(-rc));
+out:
+	/* One try per standby, taken or not.  A queued message (and its fds)
+	 * stays readable after we close our end. */
+	sched_standby_stop(s);
+	weir_buf_release(&data);
+	return rc;
+}
+
+static bool limits_set(const struct weir_limits *l)
+{
+	return l->memory_bytes || l->pids || l->nofile || l->cpu_seconds;
+}
+
 static int spawn(struct weir_sched *s, struct sched_try *t, struct weir_buf *err)
 {
 	struct sched_run *r = t->run;
@@ -400,7 +505,7 @@ static int spawn(struct weir_sched *s, struct sched_try *t, struct weir_buf *err
 	struct weir_child c = WEIR_CHILD_INIT;
 	char *spec_path = NULL, *lock_path = NULL;
 	char trys[16], att[WEIR_UUID_STRLEN], rfd[32], lfd[32];
-	int pipefd[2] = {-1, -1}, lock = -1, rc;
+	int pipefd[2] = {-1, -1}, lock = -1, rc, nfd = 0;
 	json_t *spec = NULL;
 	const char *argv[16];
 
@@ -454,6 +559,7 @@ static int spawn(struct weir_sched *s, struct sched_try *t, struct weir_buf *err
 		argv[n++] = weir_uuid_format(&t->attempt, att);
 		argv[n++] = "--spec";
 		argv[n++] = spec_path;
+		nfd = n; /* the standby gets the fds themselves, not these */
 		argv[n++] = rfd;
 		argv[n++] = lfd;
 		argv[n] = NULL;
@@ -465,16 +571,28 @@ static int spawn(struct weir_sched *s, struct sched_try *t, struct weir_buf *err
 	 * OCI runtime, a Go program, started by the runner). */
 	if (task->executor != WEIR_EXECUTOR_CONTAINER)
 		c.limits = task->limits;
-	/* Do not wait for the exec: many tries start while the kernel execs
-	 * them; the exec status arrives on exec_fd (on_exec_status). */
-	c.async = true;
-	rc = weir_child_start(&c, err);
-	if (rc < 0)
-		goto out;
-	t->exec_fd = c.exec_fd;
-	weir_loop_add_fd(s->loop, t->exec_fd, WEIR_LOOP_READ, on_exec_status, t);
-	t->pid = c.pid;
-	t->start_ticks = c.start_ticks;
+	if (s->standby_fd >= 0 && argv[0] == s->o.task_exe && !limits_set(&c.limits)) {
+		/* The lean runner, no rlimits to set: the standby can take it. */
+		argv[nfd] = NULL;
+		rc = standby_hand_over(s, argv + 1, pipefd[1], lock);
+		argv[nfd] = rfd;
+	} else {
+		rc = -1;
+	}
+	if (rc == 0) {
+		/* The standby has the fds (in flight until it reads them). */
+		t->pid = s->standby_pid;
+		t->start_ticks = s->standby_ticks;
+	} else {
+		/* Cheap (no copy of our memory, proc.h) and synchronous: when
+		 * it returns, the runner has exec'd or we know why it could not. */
+		c.want_start_ticks = true;
+		rc = weir_child_start(&c, err);
+		if (rc < 0)
+			goto out;
+		t->pid = c.pid;
+		t->start_ticks = c.start_ticks;
+	}
 	t->started_us = weir_now_us();
 	t->spawned = true;
 	t->report_fd = pipefd[0];
@@ -514,6 +632,8 @@ void sched_spawn_pending(struct weir_sched *s)
 			sched_log_try(s, t, "could not start the task process: %s", err.buf);
 			weir_error("could not start task %s of run %s: %s", t->run->dag->tasks[t->task].id,
 				   t->run->run_id, err.buf);
+			free(t->exec_error);
+			t->exec_error = weir_xstrdup(err.buf);
 			t->exited = true;
 			t->status = 127 << 8;
 			finish_try(s, t);
@@ -522,6 +642,9 @@ void sched_spawn_pending(struct weir_sched *s)
 		}
 		weir_buf_release(&err);
 	}
+	/* The next try's runner: started now, while this one's run. */
+	if (s->spawn.n)
+		sched_standby_start(s);
 	s->spawn.n = 0;
 }
 
@@ -550,34 +673,36 @@ static void drain_report(struct weir_sched *s, struct sched_try *t)
 	}
 }
 
-static void on_exec_status(struct weir_loop *loop, int fd, int mask, void *arg)
-{
-	struct sched_try *t = arg;
-	struct weir_sched *s = t->run ? t->run->sd->s : NULL;
-	struct weir_buf err = WEIR_BUF_INIT(WEIR_BUF_NOLIMIT);
-
-	(void)mask;
-	weir_loop_del_fd(loop, fd, WEIR_LOOP_READ);
-	t->exec_fd = -1;
-	if (weir_child_exec_status(fd, "weir task runner", &err) < 0) {
-		/* The child exits 127 and is reaped as usual; say why. */
-		free(t->exec_error);
-		t->exec_error = weir_buf_detach(&err, NULL);
-		if (s)
-			weir_error("could not start a task process: %s", t->exec_error);
-	}
-	weir_buf_release(&err);
-}
-
+/*
+ * The runner writes its result file, then the result as one line on the
+ * report pipe, and then only releases memory and exits.  So a complete,
+ * valid line for this attempt means the try is over: its outcome is
+ * decided now, without waiting for the runner's exit (that costs the
+ * runner's exit and one more wake-up of the loop per task).  The runner's
+ * exit is then reaped and ignored (on_exit_cb finds no live try); its
+ * slot is free meanwhile, so for a moment one more runner than
+ * `parallelism` may exist, exiting.  A line without an integer exit_code
+ * (the program never ran) waits for the exit status as before.
+ */
 static void on_report(struct weir_loop *loop, int fd, int mask, void *arg)
 {
 	struct sched_try *t = arg;
 	struct weir_sched *s = t->run->sd->s;
+	json_t *res;
 
 	(void)loop;
 	(void)fd;
 	(void)mask;
 	drain_report(s, t);
+	if (t->exited || t->adopted || !t->report.len || t->report.buf[t->report.len - 1] != '\n')
+		return;
+	res = report_result(t);
+	if (!res || !json_is_integer(json_object_get(res, "exit_code"))) {
+		json_decref(res);
+		return;
+	}
+	t->status = 0; /* not used: the result has the exit code */
+	finish_try_with(s, t, res);
 }
 
 static int64_t on_kill(struct weir_loop *loop, uint64_t id, void *arg)
@@ -632,28 +757,50 @@ void sched_try_apply_outcome(struct weir_sched *s, struct sched_try *t)
 			 t->exit_code, t->has_exit_code);
 }
 
-/* The try ended: decide its outcome from its result and exit status. */
-static void finish_try(struct weir_sched *s, struct sched_try *t)
+/*
+ * The result on the report pipe: its last complete line, if it parses and
+ * names this try's attempt.  Returns a new reference, or NULL.
+ */
+static json_t *report_result(struct sched_try *t)
+{
+	struct weir_buf err = WEIR_BUF_INIT(WEIR_BUF_NOLIMIT);
+	char *end = t->report.buf + t->report.len, *line;
+	json_t *res = NULL;
+	struct weir_uuid a;
+
+	while (end > t->report.buf && (end[-1] == '\n' || end[-1] == ' '))
+		end--;
+	line = end;
+	while (line > t->report.buf && line[-1] != '\n')
+		line--;
+	if (line < end && weir_spec_result_parse(line, (size_t)(end - line), &res, &err) < 0)
+		res = NULL;
+	if (res && (weir_uuid_parse(json_string_value(json_object_get(res, "attempt_id")), &a) < 0 ||
+		    !weir_uuid_eq(&a, &t->attempt))) {
+		json_decref(res);
+		res = NULL;
+	}
+	weir_buf_release(&err);
+	return res;
+}
+
+/*
+ * The try ended: decide its outcome from its result and exit status.
+ * res: the result when the caller has it (stolen), else NULL: read from
+ * the report pipe, else from the result file.
+ */
+static void finish_try_with(struct weir_sched *s, struct sched_try *t, json_t *res)
 {
 	struct sched_run *r = t->run;
 	const struct weir_task *task = &r->dag->tasks[t->task];
 	struct weir_buf err = WEIR_BUF_INIT(WEIR_BUF_NOLIMIT), msg = WEIR_BUF_INIT(WEIR_BUF_NOLIMIT);
-	json_t *res = NULL;
 	const char *outcome = "failed";
 	int exit_code = weir_proc_exit_code(t->status);
 	bool has_exit = t->spawned && !t->adopted;
 
 	/* The result: the last line on the report pipe, else the file. */
-	if (t->report.len) {
-		char *end = t->report.buf + t->report.len, *line;
-		while (end > t->report.buf && (end[-1] == '\n' || end[-1] == ' '))
-			end--;
-		line = end;
-		while (line > t->report.buf && line[-1] != '\n')
-			line--;
-		if (weir_spec_result_parse(line, (size_t)(end - line), &res, &err) < 0)
-			res = NULL;
-	}
+	if (!res && t->report.len)
+		res = report_result(t);
 	if (!res && t->spawned && !t->lost_reason) {
 		char *path = sched_try_path(s, r, t->task, t->try_number, WEIR_SPEC_RESULT);
 		weir_buf_reset(&err);
@@ -743,6 +890,11 @@ static void finish_try(struct weir_sched *s, struct sched_try *t)
 	sched_run_maybe_finish(s, r); /* may retire r: it stays valid until reaped */
 	weir_buf_release(&err);
 	weir_buf_release(&msg);
+}
+
+static void finish_try(struct weir_sched *s, struct sched_try *t)
+{
+	finish_try_with(s, t, NULL);
 }
 
 static void on_exit_cb(void *arg, pid_t pid, int status)

@@ -122,8 +122,7 @@ struct sched_try {
 	struct weir_uuid attempt;
 	pid_t pid;
 	int report_fd;            /* -1 when closed */
-	int exec_fd;              /* start-status pipe until the exec is done, else -1 */
-	char *exec_error;         /* why the exec failed, if it did */
+	char *exec_error;         /* why the start failed, if it did */
 	char *lost_reason;        /* why a try of another host is declared lost */
 	struct weir_buf report;   /* bytes read from the report pipe */
 	int64_t started_us;       /* wall clock */
@@ -183,6 +182,10 @@ struct weir_sched {
 	int live;                 /* task processes counted against parallelism */
 
 	int sigchld_fd, inotify_fd, store_fd;
+	/* the standby runner (sched_exec.c): started ahead, takes one try */
+	int standby_fd;           /* our end of its socket, -1 = none */
+	pid_t standby_pid;
+	unsigned long long standby_ticks;
 	WEIR_VEC(char *) changed; /* DAG files changed (inotify), debounced */
 	WEIR_VEC(struct sched_watch) watches;
 	uint64_t rescan_timer;
@@ -237,6 +240,8 @@ void sched_run_mark_dirty(struct weir_sched *s, struct sched_run *r);
 void sched_ready_push(struct weir_sched *s, struct sched_run *r, uint32_t task);
 void sched_dispatch(struct weir_sched *s);
 void sched_spawn_pending(struct weir_sched *s);
+void sched_standby_start(struct weir_sched *s);
+void sched_standby_stop(struct weir_sched *s);
 void sched_try_kill(struct weir_sched *s, struct sched_try *t, const char *reason);
 void sched_sigchld(struct weir_loop *loop, int fd, int mask, void *arg);
 int sched_recover_try(struct weir_sched *s, struct sched_run *r, uint32_t task,

@@ -111,10 +111,20 @@ int weir_spec_try_of(const char *name, const char *suffix)
 
 int weir_spec_mkdirs(const char *dir, struct weir_buf *err)
 {
-	char *tmp = weir_xstrdup(dir);
-	size_t n = strlen(tmp);
+	char *tmp;
+	size_t n;
 	int rc = 0;
+	struct stat st0;
 
+	/* Fast paths, one or two system calls (every task start comes here,
+	 * in the scheduler and in the runner): the folder exists, or only
+	 * its last component is missing. */
+	if (stat(dir, &st0) == 0 && S_ISDIR(st0.st_mode))
+		return 0;
+	if (mkdir(dir, 0750) == 0)
+		return 0;
+	tmp = weir_xstrdup(dir);
+	n = strlen(tmp);
 	/* Walk down from the root, creating what is missing.  EEXIST is fine
 	 * (another try of the same run may create the same folder now). */
 	for (size_t i = 1; i <= n; i++) {

@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -1468,6 +1469,10 @@ finish:
 		} else {
 			fprintf(stderr, "weir task run: %s\n", r.ctx.message.buf);
 		}
+		/* The report line is our last act: starters end the try when it
+		 * arrives, without waiting for our exit (taskrun.md).  So nothing
+		 * of the log may still be buffered. */
+		weir_tasklog_flush(&r.log);
 		if (report_fd >= 0)
 			write_all(report_fd, line, n + 1);
 		free(line);
@@ -1635,4 +1640,76 @@ int weir_taskrun_main(int argc, char **argv)
 	json_decref(result);
 	json_decref(spec);
 	return written ? 0 : 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* weir-task --standby                                                  */
+/* ------------------------------------------------------------------ */
+
+#define STANDBY_MAX_ARGS 32
+#define STANDBY_MAX_BYTES (64 * 1024)
+
+int weir_taskrun_standby(int fd)
+{
+	static char data[STANDBY_MAX_BYTES + 1];
+	union {
+		char buf[CMSG_SPACE(2 * sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = {data, STANDBY_MAX_BYTES};
+	struct msghdr msg;
+	struct cmsghdr *cm;
+	char *argv[STANDBY_MAX_ARGS + 4], rfd[32], lfd[32];
+	int fds[2] = {-1, -1}, argc = 0, nfds = 0;
+	ssize_t n;
+
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = u.buf;
+	msg.msg_controllen = sizeof(u.buf);
+	do
+		n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	close(fd);
+	if (n == 0)
+		return 0; /* no job: the scheduler went away */
+	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+			size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			for (size_t i = 0; i < k; i++) {
+				int x;
+				memcpy(&x, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+				if (nfds < 2)
+					fds[nfds] = x;
+				else
+					close(x);
+				nfds++;
+			}
+		}
+	}
+	if (n < 0 || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || nfds != 2 || data[n - 1] != '\0') {
+		fprintf(stderr, "weir-task --standby: %s\n",
+			n < 0 ? strerror(errno) : "malformed job message");
+		goto fail;
+	}
+	argv[argc++] = (char *)"weir-task";
+	for (char *p = data; p < data + n; p += strlen(p) + 1) {
+		if (argc >= STANDBY_MAX_ARGS) {
+			fprintf(stderr, "weir-task --standby: too many arguments\n");
+			goto fail;
+		}
+		argv[argc++] = p;
+	}
+	snprintf(rfd, sizeof(rfd), "--report-fd=%d", fds[0]);
+	snprintf(lfd, sizeof(lfd), "--lock-fd=%d", fds[1]);
+	argv[argc++] = rfd;
+	argv[argc++] = lfd;
+	argv[argc] = NULL;
+	return weir_taskrun_main(argc, argv);
+fail:
+	for (int i = 0; i < 2; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	return 1;
 }

@@ -11,12 +11,14 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -764,6 +766,93 @@ static void test_proc__resets_signal_mask_and_dispositions_in_the_child(void)
 	weir_proc_reap(NULL, NULL);
 }
 
+/*
+ * The child runs in our memory until it execs (clone(CLONE_VM |
+ * CLONE_VFORK), proc.c), but with its own fd table, handler table and
+ * credentials.  What it does there must not leak into the parent: its
+ * close_range(CLOEXEC) must not mark our fds, its SIG_DFL resets must not
+ * touch our handlers, and its uid switch (raw system calls; glibc's
+ * setuid() would signal our threads) must leave our threads root.  A
+ * failed start must leave our state alone too.
+ */
+static void *thread_uid(void *arg)
+{
+	int *fds = arg;
+	char b;
+	uid_t uid;
+
+	/* Wait until the parent has started the child, then report our uid. */
+	CHECK_INT_EQ(read(fds[0], &b, 1), 1);
+	uid = (uid_t)syscall(SYS_getuid);
+	CHECK_INT_EQ(write(fds[1], &uid, sizeof(uid)), (long long)sizeof(uid));
+	return NULL;
+}
+
+static void test_proc__starting_a_child_leaves_the_parents_fds_signals_and_threads_alone(void)
+{
+	const char *argv[] = {"/bin/sh", "-c", "id -u", NULL};
+	const char *missing[] = {"/nonexistent/x", NULL};
+	struct weir_buf err = WEIR_BUF_INIT(WEIR_BUF_NOLIMIT);
+	struct weir_child c = WEIR_CHILD_INIT, bad = WEIR_CHILD_INIT;
+	struct sigaction sa, got;
+	int plain = open("/dev/null", O_RDONLY); /* no O_CLOEXEC on purpose */
+	int go[2], back[2], sentinel = 0x5eed;
+	pthread_t th;
+	uid_t tuid = 0;
+	char *out;
+	int code;
+
+	CHECK_INT_OP(plain, >=, 3);
+	CHECK_INT_EQ(fcntl(plain, F_GETFD), 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = ignore_handler;
+	sigemptyset(&sa.sa_mask);
+	CHECK_INT_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
+	CHECK(signal(SIGUSR2, SIG_IGN) != SIG_ERR);
+	CHECK_INT_EQ(pipe(go), 0);
+	CHECK_INT_EQ(pipe(back), 0);
+	{
+		int fds[2] = {go[0], back[1]};
+		CHECK_INT_EQ(pthread_create(&th, NULL, thread_uid, fds), 0);
+
+		c.argv = argv;
+		c.env = minimal_env;
+		c.cwd = "/";
+		if (geteuid() == 0) {
+			c.uid = 65534;
+			c.gid = 65534;
+		}
+		out = run_capture(&c, &code);
+		CHECK_INT_EQ(code, 0);
+		if (geteuid() == 0)
+			CHECK_STR_EQ(out, "65534\n");
+		free(out);
+		bad.argv = missing;
+		CHECK_INT_EQ(weir_child_start(&bad, &err), -ENOENT);
+		CHECK_STR_CONTAINS(err.buf, "/nonexistent/x");
+
+		CHECK_INT_EQ(write(go[1], "x", 1), 1);
+		CHECK_INT_EQ(read(back[0], &tuid, sizeof(tuid)), (long long)sizeof(tuid));
+		CHECK_INT_EQ(pthread_join(th, NULL), 0);
+	}
+	CHECK_INT_EQ(tuid, geteuid());
+	CHECK_INT_EQ(getuid(), geteuid());
+	CHECK_INT_EQ(fcntl(plain, F_GETFD), 0);
+	CHECK_INT_EQ(sigaction(SIGUSR1, NULL, &got), 0);
+	CHECK(got.sa_handler == ignore_handler);
+	CHECK_INT_EQ(sigaction(SIGUSR2, NULL, &got), 0);
+	CHECK(got.sa_handler == SIG_IGN);
+	CHECK_INT_EQ(sentinel, 0x5eed);
+	signal(SIGUSR1, SIG_DFL);
+	signal(SIGUSR2, SIG_DFL);
+	close(plain);
+	close(go[0]);
+	close(go[1]);
+	close(back[0]);
+	close(back[1]);
+	weir_buf_release(&err);
+}
+
 static void test_proc__records_start_time_from_proc_even_with_parens_in_comm(void)
 {
 	char link[512], statpath[64], *stat, *p;
@@ -778,12 +867,22 @@ static void test_proc__records_start_time_from_proc_even_with_parens_in_comm(voi
 	snprintf(link, sizeof(link), "%s/x) (y z", check_tmpdir());
 	CHECK_INT_EQ(symlink("/bin/sleep", link), 0);
 	c.argv = argv;
+	c.want_start_ticks = true;
 	start_ok(&c);
 	CHECK_INT_OP(c.start_mono_us, >=, before);
 	CHECK_INT_OP(c.start_mono_us, <=, weir_mono_us());
 
+	/* start() returns once the exec is past its point of no return (our
+	 * memory released); the new name shows a moment later. */
 	snprintf(statpath, sizeof(statpath), "/proc/%d/comm", (int)c.pid);
-	text = read_proc(statpath);
+	for (int i = 0; i < 500; i++) {
+		text = read_proc(statpath);
+		if (!strcmp(text, "x) (y z\n"))
+			break;
+		free(text);
+		text = NULL;
+		usleep(10000);
+	}
 	CHECK_STR_EQ(text, "x) (y z\n");
 	free(text);
 
@@ -1099,6 +1198,7 @@ static const struct check_test tests[] = {
 	CHECK_TEST(test_proc__memory_limit_makes_a_large_allocation_fail),
 	CHECK_TEST(test_proc__switches_user_and_drops_groups_when_root),
 	CHECK_TEST(test_proc__resets_signal_mask_and_dispositions_in_the_child),
+	CHECK_TEST(test_proc__starting_a_child_leaves_the_parents_fds_signals_and_threads_alone),
 	CHECK_TEST(test_proc__records_start_time_from_proc_even_with_parens_in_comm),
 	CHECK_TEST(test_proc__reaps_50_children_exiting_at_once_exactly_once),
 	CHECK_TEST(test_proc__lets_an_exit_callback_start_a_new_child),

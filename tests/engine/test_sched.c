@@ -6,15 +6,18 @@
  * CLI, and checks the database afterwards.  Timing assertions are bounds
  * that hold on a loaded machine, never exact values.
  */
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "common/time.h"
+#include "common/xalloc.h"
 #include "tests/check.h"
 #include "tests/check_weir.h"
 
@@ -545,6 +548,182 @@ static void test_sched__a_try_on_a_silent_host_is_failed_after_the_heartbeat_tim
 	env_stop_all(&e);
 }
 
+/*
+ * The outcome of a try is decided by its report line, not by the runner's
+ * exit: a runner that lingers after reporting (here a wrapper that sleeps
+ * 4 s after the real runner returned, keeping the report pipe open) does
+ * not hold up the next task.  Three lingering hops would take >= 12 s if
+ * the scheduler waited for the exits.
+ */
+static void test_sched__a_reported_result_starts_downstream_before_the_runner_exits(void)
+{
+	struct weir_env e;
+	char wrapper[700], runner[PATH_MAX], var[PATH_MAX + 32], script[2 * PATH_MAX];
+	const char *extra[2] = {var, NULL};
+	const char *bin = getenv("WEIR_BINARY");
+	int64_t t0;
+
+	CHECK(bin != NULL);
+	snprintf(runner, sizeof(runner), "%s", bin);
+	CHECK(strrchr(runner, '/') != NULL);
+	snprintf(strrchr(runner, '/') + 1, sizeof(runner) - (size_t)(strrchr(runner, '/') + 1 - runner),
+		 "weir-task");
+	env_init(&e);
+	snprintf(wrapper, sizeof(wrapper), "%s/linger.sh", e.home);
+	snprintf(script, sizeof(script), "#!/bin/sh\n\"%s\" \"$@\"\nrc=$?\nsleep 4\nexit $rc\n", runner);
+	check_write_file(wrapper, script);
+	CHECK_INT_EQ(chmod(wrapper, 0755), 0);
+	snprintf(var, sizeof(var), "WEIR_TASK_RUNNER=%s", wrapper);
+	env_dag(&e, "linger.yaml",
+		"version: 1\ndag: linger\ntasks:\n"
+		"  - {id: a, operator: command, exec: [\"true\"]}\n"
+		"  - {id: b, operator: command, exec: [\"true\"], depends_on: [a]}\n"
+		"  - {id: c, operator: command, exec: [\"true\"], depends_on: [b]}\n");
+	env_start(&e, 0, extra);
+	env_wait_sql(&e, 20, "SELECT count(*) = 1 FROM dags");
+	t0 = weir_mono_us();
+	env_trigger(&e, "linger", "r1", NULL);
+	CHECK_STR_EQ(env_wait_run(&e, "linger", "r1", 60), "SUCCESS");
+	/* In ms: bounded well below the 12 s that waiting for exits costs. */
+	CHECK_INT_OP((weir_mono_us() - t0) / 1000, <, 10000);
+	CHECK_SQL(&e, "3", "SELECT count(*) FROM task_tries WHERE state = 'success' AND exit_code = 0");
+	env_stop_all(&e);
+	/* Let the lingering wrappers go before the next test's processes. */
+	sleep(4);
+}
+
+/* A /proc file's text (they report size 0), or NULL when it is gone. */
+static char *read_proc(const char *path)
+{
+	char *buf = weir_xcalloc(1, 8192);
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (!f) {
+		free(buf);
+		return NULL;
+	}
+	n = fread(buf, 1, 8191, f);
+	fclose(f);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* Waits up to timeout_s for pid to exit (gone, or a zombie nobody reaped). */
+static bool gone_or_zombie(pid_t pid, int timeout_s)
+{
+	int64_t until = weir_mono_us() + timeout_s * WEIR_US_PER_SEC;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	while (weir_mono_us() < until) {
+		char *st = read_proc(path), *p;
+		bool done = !st || ((p = strrchr(st, ')')) && p[1] == ' ' && p[2] == 'Z');
+		free(st);
+		if (done)
+			return true;
+		usleep(20000);
+	}
+	return false;
+}
+
+/* The pid of the scheduler's idle standby runner (its child with
+ * --standby on the command line), or 0. */
+static pid_t standby_of(pid_t sched)
+{
+	char path[64], cmd[4096], *kids, *p;
+	pid_t found = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)sched, (int)sched);
+	kids = read_proc(path);
+	if (!kids)
+		return 0;
+	for (p = strtok(kids, " \n"); p && !found; p = strtok(NULL, " \n")) {
+		FILE *f;
+		size_t n;
+		snprintf(path, sizeof(path), "/proc/%s/cmdline", p);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		n = fread(cmd, 1, sizeof(cmd) - 1, f);
+		fclose(f);
+		for (size_t i = 0; i < n; i++)
+			if (!cmd[i])
+				cmd[i] = ' ';
+		cmd[n] = '\0';
+		if (strstr(cmd, "--standby="))
+			found = (pid_t)atoi(p);
+	}
+	free(kids);
+	return found;
+}
+
+/* The idle standby: a standby_of() pid that ran no try yet (a runner
+ * that was a standby keeps that command line while it exits). */
+static pid_t idle_standby(struct weir_env *e, int timeout_s)
+{
+	int64_t until = weir_mono_us() + timeout_s * WEIR_US_PER_SEC;
+
+	while (weir_mono_us() < until) {
+		pid_t sb = standby_of(e->sched[0]);
+		if (sb) {
+			char *n = env_sql(e, "SELECT count(*) FROM task_tries WHERE pid = %d", (int)sb);
+			bool idle = n && !strcmp(n, "0");
+			free(n);
+			if (idle)
+				return sb;
+		}
+		usleep(20000);
+	}
+	return 0;
+}
+
+/*
+ * The scheduler keeps one runner started ahead (weir-task --standby); a
+ * try is handed to it after its commit.  If the standby died meanwhile,
+ * the try starts the ordinary way; after each hand-over a new standby
+ * is started; and on shutdown the idle standby goes away with us.
+ */
+static void test_sched__a_dead_standby_runner_is_replaced_and_the_try_still_runs(void)
+{
+	struct weir_env e;
+	pid_t sb, sb2;
+
+	env_init(&e);
+	env_dag(&e, "sb.yaml",
+		"version: 1\ndag: sb\ntasks:\n"
+		"  - {id: a, operator: command, exec: [\"true\"]}\n"
+		"  - {id: b, operator: command, exec: [\"true\"], depends_on: [a]}\n");
+	env_start(&e, 0, NULL);
+	env_wait_sql(&e, 20, "SELECT count(*) = 1 FROM dags");
+	sb = idle_standby(&e, 20);
+	CHECK_INT_OP(sb, >, 0);
+	/* Killed: the hand-over fails and a is started directly. */
+	CHECK_INT_EQ(kill(sb, SIGKILL), 0);
+	env_trigger(&e, "sb", "r1", NULL);
+	CHECK_STR_EQ(env_wait_run(&e, "sb", "r1", 30), "SUCCESS");
+	CHECK_SQL(&e, "2", "SELECT count(*) FROM task_tries WHERE state = 'success'");
+	/* A fresh standby waits for the next try. */
+	sb2 = idle_standby(&e, 20);
+	CHECK_INT_OP(sb2, >, 0);
+	CHECK_INT_OP(sb2, !=, sb);
+	env_trigger(&e, "sb", "r2", NULL);
+	CHECK_STR_EQ(env_wait_run(&e, "sb", "r2", 30), "SUCCESS");
+	/* r2's first try went to that standby. */
+	{
+		char want[32];
+		snprintf(want, sizeof(want), "%d", (int)sb2);
+		CHECK_SQL(&e, want, "SELECT t.pid FROM task_tries t JOIN dag_runs d ON d.id = t.run_pk "
+				    "WHERE d.run_id = 'r2' AND t.task_id = 'a'");
+	}
+	/* On shutdown the idle standby reads EOF and exits. */
+	sb = idle_standby(&e, 20);
+	CHECK_INT_OP(sb, >, 0);
+	env_stop(&e, 0, false);
+	CHECK(gone_or_zombie(sb, 10));
+	env_stop_all(&e);
+}
+
 static void test_sched__callbacks_run_once_the_run_is_decided(void)
 {
 	struct weir_env e;
@@ -575,6 +754,8 @@ static void test_sched__callbacks_run_once_the_run_is_decided(void)
 
 static const struct check_test tests[] = {
 	CHECK_TEST(test_sched__callbacks_run_once_the_run_is_decided),
+	CHECK_TEST(test_sched__a_reported_result_starts_downstream_before_the_runner_exits),
+	CHECK_TEST(test_sched__a_dead_standby_runner_is_replaced_and_the_try_still_runs),
 	CHECK_TEST(test_sched__a_try_on_a_silent_host_is_failed_after_the_heartbeat_timeout),
 	CHECK_TEST(test_sched__every_trigger_rule_decides_like_airflow),
 	CHECK_TEST(test_sched__branch_skips_the_unchosen_path_and_joins),
