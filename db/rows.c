@@ -355,6 +355,28 @@ static int describe(const PGresult *res, struct col *cols, struct weir_buf *keys
 	return 0;
 }
 
+/* Writes column i of row r at o (null for SQL NULL): the end, or NULL
+ * for a malformed value.  The caller reserved value_bound() bytes. */
+static char *put_field(char *o, const PGresult *res, int r, int i, const struct col *c)
+{
+	if (PQgetisnull(res, r, i)) {
+		memcpy(o, "null", 4);
+		return o + 4;
+	}
+	return put_value(o, c, PQgetvalue(res, r, i), (size_t)PQgetlength(res, r, i));
+}
+
+/* Drops what a failed row or cell wrote (out keeps its length) and says
+ * which column was malformed. */
+static int malformed(const PGresult *res, int i, struct weir_buf *out, const char *what,
+		     struct weir_buf *err)
+{
+	out->buf[out->len] = '\0';
+	weir_buf_addf(err, "query \"%s\": column \"%s\" has a malformed binary value", what,
+		      PQfname(res, i));
+	return WEIR_EDB;
+}
+
 /* Appends row r's columns [first, n) as one object. */
 static int put_row(const PGresult *res, int r, int first, const struct col *cols, const char *keys,
 		   struct weir_buf *out, const char *what, struct weir_buf *err)
@@ -379,18 +401,9 @@ static int put_row(const PGresult *res, int r, int first, const struct col *cols
 			*o++ = ',';
 		memcpy(o, keys + cols[i].key, cols[i].key_len);
 		o += cols[i].key_len;
-		if (PQgetisnull(res, r, i)) {
-			memcpy(o, "null", 4);
-			o += 4;
-			continue;
-		}
-		o = put_value(o, &cols[i], PQgetvalue(res, r, i), (size_t)PQgetlength(res, r, i));
-		if (!o) {
-			out->buf[out->len] = '\0';
-			weir_buf_addf(err, "query \"%s\": column \"%s\" has a malformed binary value", what,
-				      PQfname(res, i));
-			return WEIR_EDB;
-		}
+		o = put_field(o, res, r, i, &cols[i]);
+		if (!o)
+			return malformed(res, i, out, what, err);
 	}
 	*o++ = '}';
 	*o = '\0';
@@ -408,19 +421,9 @@ static int put_cell(const PGresult *res, int r, int i, const struct col *c, stru
 
 	if (rc < 0)
 		return rc;
-	o = out->buf + out->len;
-	if (PQgetisnull(res, r, i)) {
-		memcpy(o, "null", 4);
-		o += 4;
-	} else {
-		o = put_value(o, c, PQgetvalue(res, r, i), len);
-		if (!o) {
-			out->buf[out->len] = '\0';
-			weir_buf_addf(err, "query \"%s\": column \"%s\" has a malformed binary value", what,
-				      PQfname(res, i));
-			return WEIR_EDB;
-		}
-	}
+	o = put_field(out->buf + out->len, res, r, i, c);
+	if (!o)
+		return malformed(res, i, out, what, err);
 	*o = '\0';
 	out->len = (size_t)(o - out->buf);
 	return 0;
