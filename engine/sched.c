@@ -252,6 +252,8 @@ void sched_commit(struct weir_sched *s)
 	weir_buf_release(&err);
 }
 
+static void on_store(struct weir_loop *loop, int fd, int mask, void *arg);
+
 static void before_sleep(struct weir_loop *loop, void *arg)
 {
 	struct weir_sched *s = arg;
@@ -262,6 +264,18 @@ static void before_sleep(struct weir_loop *loop, void *arg)
 		weir_loop_stop(s->loop);
 	}
 	sched_commit(s);
+	/* A notification that arrived while we ran a query (a commit, a
+	 * reload, a heartbeat) was read from the socket with that query's
+	 * answer and waits in libpq's queue: the socket will not become
+	 * readable for it.  So the last thing before sleeping is a look at
+	 * that queue that finds nothing. */
+	for (int round = 0; round < 16 && s->store_fd >= 0 && !s->stopping; round++) {
+		uint64_t seen = s->notifications;
+		on_store(s->loop, s->store_fd, WEIR_LOOP_READ, s);
+		if (s->notifications == seen)
+			break;
+		sched_commit(s);
+	}
 }
 
 /* ------------------------------------------------------------------ */
@@ -285,6 +299,7 @@ static void on_notify(void *arg, const char *channel, const char *payload)
 	long long pk = 0;
 	int flag = 0;
 
+	s->notifications++;
 	if (!channel) {
 		/* Reconnected: we may have missed notifications. */
 		s->need_resync = true;

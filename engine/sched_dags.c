@@ -180,14 +180,18 @@ static int on_claim(void *arg, const struct weir_dag_claim *c)
 {
 	struct weir_sched *s = arg;
 	struct sched_dag *sd = sched_dag_get(s, c->dag_id, true);
-	bool was = sd->owned;
 
+	if (sd->owned) {
+		/* A lease renewal may see a (un)pause before its notification
+		 * arrives: act on it as the notification would (an unpause
+		 * starts the runs it held), or that one finds nothing to do. */
+		sched_dag_set_paused(s, sd, c->is_paused);
+		return 0;
+	}
 	sd->owned = true;
 	sd->paused = c->is_paused;
-	if (!was) {
-		sd->last_interval_end = c->last_interval_end;
-		weir_info("driving DAG %s%s", sd->id, sd->paused ? " (paused)" : "");
-	}
+	sd->last_interval_end = c->last_interval_end;
+	weir_info("driving DAG %s%s", sd->id, sd->paused ? " (paused)" : "");
 	return 0;
 }
 

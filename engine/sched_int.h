@@ -191,6 +191,7 @@ struct weir_sched {
 	uint64_t rescan_timer;
 	bool stopping;
 	bool need_resync;         /* database connection was lost: reload */
+	uint64_t notifications;   /* database notifications taken so far */
 	volatile int stop_requested;
 
 	/* stats for /metrics */

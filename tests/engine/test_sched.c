@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
+
 #include "common/time.h"
 #include "common/xalloc.h"
 #include "tests/check.h"
@@ -325,6 +327,52 @@ static void test_sched__paused_dag_holds_triggered_runs_until_unpaused(void)
 	CHECK_SQL(&e, "ABORTED", "SELECT state FROM dag_runs WHERE run_id = 'r2'");
 	CHECK_SQL(&e, "0", "SELECT count(*) FROM task_instances t JOIN dag_runs r ON r.id = t.run_pk"
 			   " WHERE r.run_id = 'r2'");
+	env_stop_all(&e);
+}
+
+/*
+ * The scheduler's heartbeat (its lease renewal) reads is_paused too, and
+ * may see an unpause before the unpause's notification is processed.
+ * Here the heartbeat is held on a lock while the DAG is unpaused, so it
+ * reads the new value first; the notification then finds the DAG already
+ * unpaused.  The held run must start anyway (it used to wait forever).
+ * The NOTIFY also reaches the scheduler inside the heartbeat's queries,
+ * where libpq queues it without the socket becoming readable again.
+ */
+static void test_sched__an_unpause_seen_first_by_the_heartbeat_starts_held_runs(void)
+{
+	struct weir_env e;
+	const char *args[] = {"dags", "unpause", "held", NULL};
+	PGconn *lock;
+	PGresult *res;
+
+	env_init(&e);
+	env_dag(&e, "p.yaml",
+		"version: 1\ndag: held\nis_paused_upon_creation: true\ntasks:\n"
+		"  - {id: t, operator: command, exec: [\"true\"]}\n");
+	env_start(&e, 0, NULL);
+	env_wait_sql(&e, 20, "SELECT count(*) = 1 FROM dags WHERE is_paused");
+	env_trigger(&e, "held", "r1", NULL);
+	usleep(300000);
+	CHECK_SQL(&e, "RECEIVED", "SELECT state FROM dag_runs");
+
+	lock = PQconnectdb(e.db);
+	CHECK(PQstatus(lock) == CONNECTION_OK);
+	res = PQexec(lock, "BEGIN; LOCK TABLE schedulers IN EXCLUSIVE MODE");
+	CHECK(PQresultStatus(res) == PGRES_COMMAND_OK);
+	PQclear(res);
+	/* The heartbeat (every 2 s) now waits for the lock. */
+	env_wait_sql(&e, 20,
+		     "SELECT count(*) = 1 FROM pg_stat_activity WHERE application_name = 'weir-scheduler'"
+		     " AND datname = current_database() AND wait_event_type = 'Lock'");
+	CHECK_INT_EQ(env_weir(&e, NULL, args), 0);
+	usleep(200000);
+	res = PQexec(lock, "COMMIT");
+	CHECK(PQresultStatus(res) == PGRES_COMMAND_OK);
+	PQclear(res);
+	PQfinish(lock);
+	/* Well before the next notification would come (there is none). */
+	CHECK_STR_EQ(env_wait_run(&e, "held", "r1", 20), "SUCCESS");
 	env_stop_all(&e);
 }
 
@@ -766,6 +814,7 @@ static const struct check_test tests[] = {
 	CHECK_TEST(test_sched__max_active_runs_serialises_runs),
 	CHECK_TEST(test_sched__catchup_creates_missed_intervals_and_no_catchup_only_the_last),
 	CHECK_TEST(test_sched__paused_dag_holds_triggered_runs_until_unpaused),
+	CHECK_TEST(test_sched__an_unpause_seen_first_by_the_heartbeat_starts_held_runs),
 	CHECK_TEST(test_sched__xcom_flows_downstream_and_becomes_the_order_result),
 	CHECK_TEST(test_sched__restarted_scheduler_adopts_a_running_task),
 	CHECK_TEST(test_sched__dag_file_changes_are_picked_up_and_bad_edits_keep_the_last_good),
