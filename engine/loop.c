@@ -113,6 +113,7 @@ struct weir_loop {
 	weir_loop_hook_fn *before_sleep;
 	void *before_sleep_arg;
 	bool in_run_once;     /* run_once is not re-entrant */
+	int64_t last_wait_us; /* time the last run_once spent in epoll_wait */
 	atomic_int stop;      /* set by weir_loop_stop, cleared when run() returns */
 };
 
@@ -625,7 +626,12 @@ int weir_loop_run_once(struct weir_loop *loop, int flags)
 	if (loop->before_sleep)
 		loop->before_sleep(loop, loop->before_sleep_arg);
 
-	n = epoll_wait(loop->epfd, loop->events, LOOP_MAX_EVENTS, wait_timeout_ms(loop, flags));
+	{
+		int timeout = wait_timeout_ms(loop, flags);
+		int64_t t0 = timeout ? weir_mono_us() : 0;
+		n = epoll_wait(loop->epfd, loop->events, LOOP_MAX_EVENTS, timeout);
+		loop->last_wait_us = timeout ? weir_mono_us() - t0 : 0;
+	}
 	if (n < 0) {
 		if (errno != EINTR) {
 			rc = -errno;
@@ -651,6 +657,11 @@ out:
 	release_dead_timers(loop);
 	loop->in_run_once = false;
 	return rc;
+}
+
+int64_t weir_loop_last_wait_us(const struct weir_loop *loop)
+{
+	return loop->last_wait_us;
 }
 
 void weir_loop_run(struct weir_loop *loop)

@@ -96,6 +96,9 @@ void weir_loop_set_before_sleep(struct weir_loop *loop, weir_loop_hook_fn *fn, v
  * wakeups do not count), or -errno when epoll_wait fails.
  */
 int weir_loop_run_once(struct weir_loop *loop, int flags);
+/* Microseconds the last run_once spent waiting for events (0 when it did
+ * not wait): the rest of its time is the work it did. */
+int64_t weir_loop_last_wait_us(const struct weir_loop *loop);
 /* Runs until weir_loop_stop(), then clears the stop request.  A stop
  * requested before run() makes it return at once. */
 void weir_loop_run(struct weir_loop *loop);

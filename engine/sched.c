@@ -548,7 +548,8 @@ int weir_sched_run_once(struct weir_sched *s, bool wait)
 {
 	int64_t t0 = weir_mono_us();
 	int rc = weir_loop_run_once(s->loop, wait ? 0 : WEIR_LOOP_DONT_WAIT);
-	int64_t d = weir_mono_us() - t0;
+	/* The iteration's work: its time less the wait for events. */
+	int64_t d = weir_mono_us() - t0 - weir_loop_last_wait_us(s->loop);
 
 	s->loops++;
 	if (d > s->loop_us_max)

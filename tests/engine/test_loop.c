@@ -190,6 +190,34 @@ static int64_t repeater_cb(struct weir_loop *loop, uint64_t id, void *arg)
 	return r->interval_ms;
 }
 
+/* The wait is measured apart from the work: a run_once that waited for a
+ * 50 ms timer reports about that long; one that did not wait reports 0. */
+static int64_t count_cb(struct weir_loop *loop, uint64_t id, void *arg)
+{
+	(void)loop;
+	(void)id;
+	++*(int *)arg;
+	return WEIR_LOOP_NOMORE;
+}
+
+static void test_loop__reports_the_time_it_waited(void)
+{
+	struct weir_loop *loop = new_loop();
+	int fired = 0;
+
+	weir_timer_add(loop, 50, count_cb, &fired);
+	while (!fired)
+		CHECK_INT_OP(weir_loop_run_once(loop, 0), >=, 0);
+	/* Never early; a generous bound above (ASan, a loaded machine). */
+	CHECK_INT_OP(weir_loop_last_wait_us(loop), >=, 45000);
+	CHECK_INT_OP(weir_loop_last_wait_us(loop), <, 5000000);
+	weir_timer_add(loop, 0, count_cb, &fired);
+	CHECK_INT_EQ(weir_loop_run_once(loop, WEIR_LOOP_DONT_WAIT), 1);
+	CHECK_INT_EQ(weir_loop_last_wait_us(loop), 0);
+	CHECK_INT_EQ(fired, 2);
+	weir_loop_free(loop);
+}
+
 static void test_loop__reschedules_a_timer_by_its_return_value(void)
 {
 	struct weir_loop *loop = new_loop();
@@ -943,6 +971,7 @@ static const struct check_test tests[] = {
 	CHECK_TEST(test_loop__fires_timers_in_deadline_order_never_early),
 	CHECK_TEST(test_loop__fires_equal_deadlines_in_creation_order),
 	CHECK_TEST(test_loop__reschedules_a_timer_by_its_return_value),
+	CHECK_TEST(test_loop__reports_the_time_it_waited),
 	CHECK_TEST(test_loop__never_reuses_the_id_of_a_finished_timer),
 	CHECK_TEST(test_loop__skips_a_timer_deleted_earlier_in_the_same_iteration),
 	CHECK_TEST(test_loop__ignores_the_return_value_of_a_timer_that_deleted_itself),
