@@ -105,11 +105,21 @@ run_weir() {
 
 # start_sched DAGS_DIR NDAGS: a scheduler on $DB, ready when NDAGS DAGs are in the database
 start_sched() {
-	local t0=$EPOCHREALTIME
+	local t0=$EPOCHREALTIME scans
+	scans=$(grep -c "DAG folder .*: $2 files" "$HOME_DIR/scheduler.log" 2>/dev/null || true)
 	bench_sched_start "$DB" "$HOME_DIR" "$1"
 	SCHED=$BENCH_SCHED_PID
 	bench_wait_sql "$DBNAME" 300 "SELECT count(*) >= $2 FROM dags WHERE is_active"
 	bench_wait_sql "$DBNAME" 60 "SELECT count(*) = 1 FROM schedulers WHERE pid = $SCHED"
+	# With DAGs already in the database (a second start on it) the two
+	# conditions above hold before the folder is parsed: also wait for the
+	# end of this start's first scan ("DAG folder ...: N files, N DAGs").
+	local i
+	for ((i = 0; i < 3000; i++)); do
+		(($(grep -c "DAG folder .*: $2 files" "$HOME_DIR/scheduler.log" 2>/dev/null || true) > ${scans:-0})) && break
+		bench_sleep 0.01
+	done
+	((i < 3000)) || bench_die "the scheduler did not finish its first scan of $1"
 	START_S=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f\n", b - a }')
 	kill -0 "$SCHED" || bench_die "the scheduler exited; see $HOME_DIR/scheduler.log"
 	# Its PostgreSQL backend (one connection), for CPU accounting.
