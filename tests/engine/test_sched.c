@@ -302,17 +302,23 @@ static void test_sched__catchup_creates_missed_intervals_and_no_catchup_only_the
 	env_stop_all(&e);
 }
 
+/* A scheduler driving DAG "held" (one `true` task), created paused. */
+static void start_with_paused_dag(struct weir_env *e)
+{
+	env_init(e);
+	env_dag(e, "p.yaml",
+		"version: 1\ndag: held\nis_paused_upon_creation: true\ntasks:\n"
+		"  - {id: t, operator: command, exec: [\"true\"]}\n");
+	env_start(e, 0, NULL);
+	env_wait_sql(e, 20, "SELECT count(*) = 1 FROM dags WHERE is_paused");
+}
+
 static void test_sched__paused_dag_holds_triggered_runs_until_unpaused(void)
 {
 	struct weir_env e;
 	const char *args[] = {"dags", "unpause", "held", NULL};
 
-	env_init(&e);
-	env_dag(&e, "p.yaml",
-		"version: 1\ndag: held\nis_paused_upon_creation: true\ntasks:\n"
-		"  - {id: t, operator: command, exec: [\"true\"]}\n");
-	env_start(&e, 0, NULL);
-	env_wait_sql(&e, 20, "SELECT count(*) = 1 FROM dags WHERE is_paused");
+	start_with_paused_dag(&e);
 	env_trigger(&e, "held", "r1", NULL);
 	env_trigger(&e, "held", "r2", NULL);
 	usleep(1500000);
@@ -346,12 +352,7 @@ static void test_sched__an_unpause_seen_first_by_the_heartbeat_starts_held_runs(
 	PGconn *lock;
 	PGresult *res;
 
-	env_init(&e);
-	env_dag(&e, "p.yaml",
-		"version: 1\ndag: held\nis_paused_upon_creation: true\ntasks:\n"
-		"  - {id: t, operator: command, exec: [\"true\"]}\n");
-	env_start(&e, 0, NULL);
-	env_wait_sql(&e, 20, "SELECT count(*) = 1 FROM dags WHERE is_paused");
+	start_with_paused_dag(&e);
 	env_trigger(&e, "held", "r1", NULL);
 	usleep(300000);
 	CHECK_SQL(&e, "RECEIVED", "SELECT state FROM dag_runs");
