@@ -175,44 +175,15 @@ static int rows_text(struct pg_store *st, const struct named_rows *q, int nparam
 int pg_query_json(struct weir_store *s, const char *name, int nparams, const char *const *params,
 		  json_t **out, struct weir_buf *err)
 {
-	struct pg_store *st = (struct pg_store *)s;
-	const struct named_sql *q = find(read_tables, WEIR_ARRAY_SIZE(read_tables), name);
-	const struct named_rows *rows = q ? NULL : find_rows(name);
-	PGresult *res;
-	int rc;
+	char *text = NULL;
+	size_t len = 0;
+	int rc = pg_query_text(s, name, nparams, params, &text, &len, err);
 
 	*out = NULL;
-	if (rows) {
-		char *text = NULL;
-		size_t len = 0;
-		rc = rows_text(st, rows, nparams, params, &text, &len, err);
-		if (rc < 0)
-			return rc;
-		*out = json_loadb(text, len, JSON_DECODE_ANY, NULL);
-		free(text);
-		if (!*out) {
-			weir_buf_addf(err, "query \"%s\" returned invalid JSON", name);
-			return WEIR_EDB;
-		}
-		return 0;
-	}
-	if (!q) {
-		weir_buf_addf(err, "unknown query \"%s\"", name);
-		return WEIR_EINVALID;
-	}
-	if (q->nparams != nparams) {
-		weir_buf_addf(err, "query \"%s\" takes %d parameters, not %d", name, q->nparams, nparams);
-		return WEIR_EINVALID;
-	}
-	res = pg_query(st, q->sql, nparams, params, &rc, err);
-	if (!res)
+	if (rc < 0)
 		return rc;
-	if (PQntuples(res) == 0 || PQgetisnull(res, 0, 0)) {
-		PQclear(res);
-		return WEIR_ENOTFOUND;
-	}
-	*out = json_loads(PQgetvalue(res, 0, 0), JSON_DECODE_ANY, NULL);
-	PQclear(res);
+	*out = json_loadb(text, len, JSON_DECODE_ANY, NULL);
+	free(text);
 	if (!*out) {
 		weir_buf_addf(err, "query \"%s\" returned invalid JSON", name);
 		return WEIR_EDB;
@@ -230,9 +201,10 @@ int pg_query_text(struct weir_store *s, const char *name, int nparams, const cha
 
 	*out = NULL;
 	*len = 0;
-	if (!q && find_rows(name))
-		return rows_text(st, find_rows(name), nparams, params, out, len, err);
 	if (!q) {
+		const struct named_rows *rows = find_rows(name);
+		if (rows)
+			return rows_text(st, rows, nparams, params, out, len, err);
 		weir_buf_addf(err, "unknown query \"%s\"", name);
 		return WEIR_EINVALID;
 	}
