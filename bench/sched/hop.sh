@@ -31,15 +31,8 @@ if [[ -n ${WEIR_HOP_BIN:-} ]]; then
 else
 	bench_build
 fi
-W=$BENCH_TMP/w
-/usr/bin/python3 "$BENCH_TOP/bench/sched/gen.py" "$W" W2
-bench_pg_start fast
-DB=$(bench_db_new hop)
-HOME_DIR=$BENCH_TMP/home
-dags=$BENCH_TMP/dags
-mkdir -p "$dags" "$HOME_DIR"
-cp "$W/weir/w2.yaml" "$dags/"
-bench_sql_open hop
+source "$BENCH_TOP/bench/sched/w2env.sh"
+w2_env hop
 bench_sched_start "$DB" "$HOME_DIR" "$dags"
 SCHED=$BENCH_SCHED_PID
 bench_wait_sql hop 300 "SELECT count(*) = 1 FROM dags d JOIN schedulers s ON s.id = d.scheduler_id WHERE s.pid = $SCHED"

@@ -19,15 +19,8 @@ bench_need hyperfine strace valgrind callgrind_annotate callgrind_control /usr/b
 RUNS=${RUNS:-200}
 
 bench_build
-W=$BENCH_TMP/w
-/usr/bin/python3 "$BENCH_TOP/bench/sched/gen.py" "$W" W2
-bench_pg_start fast
-DB=$(bench_db_new prof)
-HOME_DIR=$BENCH_TMP/home
-dags=$BENCH_TMP/dags
-mkdir -p "$dags" "$HOME_DIR"
-cp "$W/weir/w2.yaml" "$dags/"
-bench_sql_open prof
+source "$BENCH_TOP/bench/sched/w2env.sh"
+w2_env prof
 
 weir_cli() { env -u WEIR_CONFIG WEIR_DATABASE_URL="$DB" WEIR_HOME="$HOME_DIR" "$WEIR" "$@"; }
 run_w2() { # run_w2 RUN_ID
