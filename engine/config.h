@@ -35,6 +35,7 @@ enum weir_config_source {
 	XX(LOG_LEVEL, "log_level", "info", "debug, info, warn or error")                          \
 	XX(API_LISTEN, "api_listen", "127.0.0.1:8080", "address:port of the HTTP API")            \
 	XX(PARALLELISM, "parallelism", "32", "task processes one scheduler runs at once")         \
+	XX(RUNNER_MAX_TRIES, "runner_max_tries", "1000", "tries one task runner process runs before it is replaced (1: a fresh process per try)") \
 	XX(HEARTBEAT_TIMEOUT, "heartbeat_timeout", "30s", "a running try silent this long is declared dead") \
 	XX(XCOM_MAX_BYTES, "xcom_max_bytes", "65536", "largest XCom value a task may write")       \
 	XX(CONTAINER_RUNTIME, "container_runtime", "runc", "OCI runtime for executor: container (runc, crun, podman)") \

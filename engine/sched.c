@@ -433,6 +433,7 @@ static int64_t tick(struct weir_loop *loop, uint64_t id, void *arg)
 	(void)loop;
 	(void)id;
 	s->loop_us_max = s->loop_us_sum = s->loops = 0;
+	sched_runners_trim(s);
 	if (weir_store_scheduler_beat(s->st, &s->id, s->hostname, (int)getpid(),
 				      s->o.heartbeat_timeout_ms, stats, &s->live_schedulers, &err) < 0) {
 		weir_warn("scheduler heartbeat failed: %s", err.buf);
@@ -475,13 +476,15 @@ int weir_sched_new(const struct weir_sched_opts *o, struct weir_store *st,
 		s->o.tick_ms = 2000;
 	if (!s->o.xcom_max_bytes)
 		s->o.xcom_max_bytes = WEIR_SPEC_XCOM_MAX_DEFAULT;
+	if (s->o.runner_max_tries < 1)
+		s->o.runner_max_tries = 1000;
 	s->o.home = weir_xstrdup(o->home);
 	s->o.dags_folder = weir_xstrdup(o->dags_folder);
 	s->o.weir_exe = weir_xstrdup(o->weir_exe);
 	s->o.task_exe = o->task_exe ? weir_xstrdup(o->task_exe) : NULL;
 	s->o.database_url = o->database_url ? weir_xstrdup(o->database_url) : NULL;
 	s->st = st;
-	s->inotify_fd = s->store_fd = s->sigchld_fd = s->standby_fd = -1;
+	s->inotify_fd = s->store_fd = s->sigchld_fd = -1;
 	s->live_schedulers = 1;
 	weir_list_init(&s->tries);
 	weir_uuid_v7(&s->id);
@@ -583,6 +586,7 @@ void weir_sched_free(struct weir_sched *s)
 	if (!s)
 		return;
 	sched_standby_stop(s);
+	weir_vec_release(&s->idle);
 	/* Task processes keep running: a later scheduler adopts them. */
 	weir_list_foreach_safe(pos, tmp, &s->tries) {
 		struct sched_try *t = weir_list_entry(pos, struct sched_try, link);

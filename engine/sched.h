@@ -30,6 +30,7 @@ struct weir_sched_opts {
 	int64_t kill_grace_ms;     /* SIGTERM -> SIGKILL (default 5000) */
 	int64_t tick_ms;           /* maintenance period (default 2000) */
 	size_t xcom_max_bytes;
+	int runner_max_tries;      /* tries one pooled runner runs (default 1000) */
 	char container_runtime[16]; /* executor container: runc, crun or podman; "" = runc */
 };
 

@@ -236,6 +236,7 @@ static struct sched_try *try_new(struct weir_sched *s, struct sched_run *r, uint
 	t->attempt = ti->attempt;
 	t->pid = -1;
 	t->report_fd = -1;
+	t->runner.fd = -1;
 	weir_buf_init(&t->report, REPORT_MAX);
 	weir_list_insert_tail(&s->tries, &t->link);
 	ti->try = t;
@@ -249,6 +250,8 @@ void sched_try_free(struct weir_sched *s, struct sched_try *t)
 		weir_loop_del_fd(s->loop, t->report_fd, WEIR_LOOP_READ);
 		close(t->report_fd);
 	}
+	if (t->runner.fd >= 0)
+		close(t->runner.fd); /* its runner reads EOF after the try */
 	free(t->exec_error);
 	free(t->lost_reason);
 	if (t->timeout_timer)
@@ -395,13 +398,27 @@ static json_t *build_spec(struct weir_sched *s, struct sched_try *t)
 }
 
 /*
- * The standby runner.  One at a time: started after the tries of a commit
- * were handed out (and at start-up), used by the next eligible try.  It
- * is our child in its own session, like any runner: reaped by
- * weir_proc_reap, killed through its process group.  If it died meanwhile,
- * the hand-over fails (EPIPE) and the try starts the ordinary way.  On
- * shutdown, or if we die, it reads EOF and exits without doing anything.
+ * The runner pool.  Task runners (`weir-task --standby=FD`, taskrun.h) are
+ * our children in their own sessions, like any runner: reaped by
+ * weir_proc_reap, killed through their process group.  An idle one waits
+ * on its socket in s->idle; spawn() hands it a try after the commit that
+ * queued the try (one message), and the try keeps the runner in t->runner.
+ * When the try's report line says "runner_stays", the runner goes back to
+ * s->idle; otherwise (it stopped, died, or reached runner_max_tries) its
+ * socket is closed and it exits.  One idle runner is kept started ahead;
+ * more idle ones than that are closed after RUNNER_IDLE_MS.  On shutdown,
+ * or if we die, idle runners read EOF and exit without doing anything.
  */
+#define RUNNER_IDLE_MS 10000
+
+static void runner_close(struct sched_runner *rn)
+{
+	if (rn->fd >= 0)
+		close(rn->fd);
+	rn->fd = -1;
+}
+
+/* Starts one idle runner ahead, unless one is idle already. */
 void sched_standby_start(struct weir_sched *s)
 {
 	struct weir_child c = WEIR_CHILD_INIT;
@@ -410,7 +427,7 @@ void sched_standby_start(struct weir_sched *s)
 	const char *argv[3];
 	int sv[2] = {-1, -1};
 
-	if (s->standby_fd >= 0 || !s->o.task_exe || s->stopping)
+	if (s->idle.n || !s->o.task_exe || s->stopping)
 		return;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		weir_debug("no standby runner: socketpair: %s", strerror(errno));
@@ -427,29 +444,76 @@ void sched_standby_start(struct weir_sched *s)
 		weir_debug("no standby runner: %s", err.buf);
 		close(sv[0]);
 	} else {
-		s->standby_fd = sv[0];
-		s->standby_pid = c.pid;
-		s->standby_ticks = c.start_ticks;
+		struct sched_runner rn = {.fd = sv[0], .pid = c.pid, .ticks = c.start_ticks,
+					  .idle_since = weir_mono_us()};
+		weir_vec_push(&s->idle, rn);
 	}
 	close(sv[1]);
 	weir_buf_release(&err);
 }
 
-/* Closes our end: the standby reads EOF and exits (reaped as usual). */
+/* Closes every idle runner's socket: they read EOF and exit (reaped as
+ * usual). */
 void sched_standby_stop(struct weir_sched *s)
 {
-	if (s->standby_fd >= 0)
-		close(s->standby_fd);
-	s->standby_fd = -1;
+	for (size_t i = 0; i < s->idle.n; i++)
+		runner_close(&s->idle.v[i]);
+	s->idle.n = 0;
+}
+
+/* Idle runners beyond the first that waited RUNNER_IDLE_MS go away. */
+void sched_runners_trim(struct weir_sched *s)
+{
+	int64_t old = weir_mono_us() - RUNNER_IDLE_MS * 1000;
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->idle.n; i++) {
+		if (i + 1 < s->idle.n && s->idle.v[i].idle_since < old)
+			runner_close(&s->idle.v[i]);
+		else
+			s->idle.v[n++] = s->idle.v[i];
+	}
+	s->idle.n = n;
+}
+
+/* A runner exited: if it was idle, forget it. */
+static void runner_exited(struct weir_sched *s, pid_t pid)
+{
+	for (size_t i = 0; i < s->idle.n; i++) {
+		if (s->idle.v[i].pid == pid) {
+			runner_close(&s->idle.v[i]);
+			memmove(&s->idle.v[i], &s->idle.v[i + 1], (s->idle.n - i - 1) * sizeof(s->idle.v[0]));
+			s->idle.n--;
+			return;
+		}
+	}
+}
+
+/* The try is over: its runner goes back to the pool, or away. */
+static void runner_release(struct weir_sched *s, struct sched_try *t, json_t *res)
+{
+	struct sched_runner rn = t->runner;
+
+	t->runner.fd = -1;
+	if (rn.fd < 0)
+		return;
+	if (res && json_is_true(json_object_get(res, "runner_stays")) && !t->kill_reason && !s->stopping &&
+	    rn.tries < s->o.runner_max_tries) {
+		rn.idle_since = weir_mono_us();
+		weir_vec_push(&s->idle, rn);
+	} else {
+		runner_close(&rn);
+	}
 }
 
 /*
- * Hands a try to the standby: args (NULL-terminated, without the fds) and
- * the report pipe's write end + the lock, in one message.  0 on success
- * (the standby is then the try's runner); else the standby is dropped and
- * the caller starts a runner itself.
+ * Hands a try to the newest idle runner: args (NULL-terminated, without
+ * the fds) and the report pipe's write end + the lock, in one message.
+ * 0 on success (t->runner is then the try's runner); else no runner was
+ * able to take it and the caller starts one itself.
  */
-static int standby_hand_over(struct weir_sched *s, const char *const *args, int report_w, int lock)
+static int hand_over(struct weir_sched *s, struct sched_try *t, const char *const *args, int report_w,
+		     int lock)
 {
 	struct weir_buf data = WEIR_BUF_INIT(64 * 1024);
 	union {
@@ -460,35 +524,42 @@ static int standby_hand_over(struct weir_sched *s, const char *const *args, int 
 	struct msghdr msg;
 	struct cmsghdr *cm;
 	int fds[2] = {report_w, lock}, rc = 0;
-	ssize_t n;
 
 	for (size_t i = 0; args[i] && rc == 0; i++)
 		rc = weir_buf_add(&data, args[i], strlen(args[i]) + 1);
 	if (rc < 0)
 		goto out;
-	memset(&u, 0, sizeof(u));
-	memset(&msg, 0, sizeof(msg));
-	iov.iov_base = data.buf;
-	iov.iov_len = data.len;
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = u.buf;
-	msg.msg_controllen = sizeof(u.buf);
-	cm = CMSG_FIRSTHDR(&msg);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(fds));
-	memcpy(CMSG_DATA(cm), fds, sizeof(fds));
-	do
-		n = sendmsg(s->standby_fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-	while (n < 0 && errno == EINTR);
-	rc = n == (ssize_t)data.len ? 0 : n < 0 ? -errno : -EIO;
-	if (rc < 0)
-		weir_debug("the standby runner (pid %d) is gone: %s", (int)s->standby_pid, strerror(-rc));
+	rc = -ENOENT;
+	while (s->idle.n && rc < 0) {
+		struct sched_runner rn = s->idle.v[--s->idle.n];
+		ssize_t n;
+
+		memset(&u, 0, sizeof(u));
+		memset(&msg, 0, sizeof(msg));
+		iov.iov_base = data.buf;
+		iov.iov_len = data.len;
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		msg.msg_control = u.buf;
+		msg.msg_controllen = sizeof(u.buf);
+		cm = CMSG_FIRSTHDR(&msg);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(fds));
+		memcpy(CMSG_DATA(cm), fds, sizeof(fds));
+		do
+			n = sendmsg(rn.fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+		while (n < 0 && errno == EINTR);
+		rc = n == (ssize_t)data.len ? 0 : n < 0 ? -errno : -EIO;
+		if (rc == 0) {
+			rn.tries++;
+			t->runner = rn;
+		} else {
+			weir_debug("the idle runner (pid %d) is gone: %s", (int)rn.pid, strerror(-rc));
+			runner_close(&rn);
+		}
+	}
 out:
-	/* One try per standby, taken or not.  A queued message (and its fds)
-	 * stays readable after we close our end. */
-	sched_standby_stop(s);
 	weir_buf_release(&data);
 	return rc;
 }
@@ -571,18 +642,18 @@ static int spawn(struct weir_sched *s, struct sched_try *t, struct weir_buf *err
 	 * OCI runtime, a Go program, started by the runner). */
 	if (task->executor != WEIR_EXECUTOR_CONTAINER)
 		c.limits = task->limits;
-	if (s->standby_fd >= 0 && argv[0] == s->o.task_exe && !limits_set(&c.limits)) {
-		/* The lean runner, no rlimits to set: the standby can take it. */
+	if (s->idle.n && argv[0] == s->o.task_exe && !limits_set(&c.limits)) {
+		/* The lean runner, no rlimits to set: an idle one can take it. */
 		argv[nfd] = NULL;
-		rc = standby_hand_over(s, argv + 1, pipefd[1], lock);
+		rc = hand_over(s, t, argv + 1, pipefd[1], lock);
 		argv[nfd] = rfd;
 	} else {
 		rc = -1;
 	}
 	if (rc == 0) {
-		/* The standby has the fds (in flight until it reads them). */
-		t->pid = s->standby_pid;
-		t->start_ticks = s->standby_ticks;
+		/* The runner has the fds (in flight until it reads them). */
+		t->pid = t->runner.pid;
+		t->start_ticks = t->runner.ticks;
 	} else {
 		/* Cheap (no copy of our memory, proc.h) and synchronous: when
 		 * it returns, the runner has exec'd or we know why it could not. */
@@ -642,7 +713,8 @@ void sched_spawn_pending(struct weir_sched *s)
 		}
 		weir_buf_release(&err);
 	}
-	/* The next try's runner: started now, while this one's run. */
+	/* The next try's runner, if none is idle: started now, while these
+	 * run. */
 	if (s->spawn.n)
 		sched_standby_start(s);
 	s->spawn.n = 0;
@@ -884,6 +956,7 @@ static void finish_try_with(struct weir_sched *s, struct sched_try *t, json_t *r
 		close(t->report_fd);
 		t->report_fd = -1;
 	}
+	runner_release(s, t, res);
 	sched_release_slot(s, r, t->task);
 	r->live--;
 	sched_try_apply_outcome(s, t);
@@ -908,9 +981,11 @@ static void on_exit_cb(void *arg, pid_t pid, int status)
 			t->status = status;
 			drain_report(s, t);
 			finish_try(s, t);
-			return;
+			break;
 		}
 	}
+	/* An idle runner died (or the try's, put back just now). */
+	runner_exited(s, pid);
 }
 
 void sched_sigchld(struct weir_loop *loop, int fd, int mask, void *arg)

@@ -112,6 +112,15 @@ struct sched_run {
 	char *run_dir;
 };
 
+/* A pooled task runner, `weir-task --standby=FD` (taskrun.h). */
+struct sched_runner {
+	int fd;                   /* our end of its socket; -1 = none */
+	pid_t pid;
+	unsigned long long ticks; /* its start time (for task_tries) */
+	int tries;                /* handed to it so far */
+	int64_t idle_since;       /* monotonic us, while in s->idle */
+};
+
 struct sched_try {
 	struct weir_list link;    /* in s->tries */
 	struct sched_run *run;    /* NULL once the run was freed (done tries) */
@@ -127,6 +136,7 @@ struct sched_try {
 	struct weir_buf report;   /* bytes read from the report pipe */
 	int64_t started_us;       /* wall clock */
 	unsigned long long start_ticks;
+	struct sched_runner runner; /* the pooled runner it was handed to (fd -1: none) */
 	uint64_t timeout_timer, kill_timer, poll_timer;
 	bool spawned, exited, adopted, running_recorded;
 	bool done;                /* outcome decided; freed after the next commit,
@@ -182,10 +192,9 @@ struct weir_sched {
 	int live;                 /* task processes counted against parallelism */
 
 	int sigchld_fd, inotify_fd, store_fd;
-	/* the standby runner (sched_exec.c): started ahead, takes one try */
-	int standby_fd;           /* our end of its socket, -1 = none */
-	pid_t standby_pid;
-	unsigned long long standby_ticks;
+	/* idle task runners (sched_exec.c): started ahead or back from a
+	 * try, waiting on their socket; the newest last */
+	WEIR_VEC(struct sched_runner) idle;
 	WEIR_VEC(char *) changed; /* DAG files changed (inotify), debounced */
 	WEIR_VEC(struct sched_watch) watches;
 	uint64_t rescan_timer;
@@ -243,6 +252,7 @@ void sched_dispatch(struct weir_sched *s);
 void sched_spawn_pending(struct weir_sched *s);
 void sched_standby_start(struct weir_sched *s);
 void sched_standby_stop(struct weir_sched *s);
+void sched_runners_trim(struct weir_sched *s);
 void sched_try_kill(struct weir_sched *s, struct sched_try *t, const char *reason);
 void sched_sigchld(struct weir_loop *loop, int fd, int mask, void *arg);
 int sched_recover_try(struct weir_sched *s, struct sched_run *r, uint32_t task,

@@ -248,8 +248,10 @@ void sched_ti_outcome(struct weir_sched *s, struct sched_try *t, const char *out
 		return;
 	}
 	sched_try_record_running(s, t);
-	/* Outputs first: they are fenced by the attempt like the state. */
-	if (json_is_object(xcom)) {
+	/* Outputs first: they are fenced by the attempt like the state.  A
+	 * task without outputs gets no entry (as after a reload): the specs
+	 * of a long chain must not grow with every task. */
+	if (json_is_object(xcom) && json_object_size(xcom)) {
 		json_t *mine = json_object_get(sched_run_xcom(s, r), task->id);
 		if (!mine) {
 			mine = json_object();

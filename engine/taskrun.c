@@ -1262,7 +1262,7 @@ static void write_all(int fd, const char *p, size_t n)
 	}
 }
 
-static json_t *taskrun(json_t *spec, int report_fd, bool *written)
+static json_t *taskrun(json_t *spec, int report_fd, bool offer_stay, bool *written)
 {
 	struct taskrun r = {
 		.ctx = {.spec = spec, .exit_code = -1, .deadline_us = WEIR_TIME_NONE,
@@ -1430,6 +1430,10 @@ finish:
 	}
 	json_object_set_new(result, "started_us", json_integer(r.started_us));
 	json_object_set_new(result, "ended_us", json_integer(weir_now_us()));
+	/* A runner from the pool offers to take the next try (taskrun.h);
+	 * not after a stop signal: then it exits. */
+	if (offer_stay && !stop_signal)
+		json_object_set_new(result, "runner_stays", json_true());
 
 	if (r.log.fd >= 0) {
 		json_t *m = json_object_get(result, "message");
@@ -1501,7 +1505,7 @@ finish:
 json_t *weir_taskrun(json_t *spec, int report_fd)
 {
 	bool written;
-	return taskrun(spec, report_fd, &written);
+	return taskrun(spec, report_fd, false, &written);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1539,7 +1543,12 @@ static int parse_fd(const char *opt, const char *s, int *out)
 	return 0;
 }
 
-int weir_taskrun_main(int argc, char **argv)
+/*
+ * `weir task run` with its arguments.  offer_stay: we are a pooled runner
+ * (weir_taskrun_standby); *stays tells whether the try ran to its report
+ * line with the offer to take another (then the caller goes on).
+ */
+static int run_main(int argc, char **argv, bool offer_stay, bool *stays)
 {
 	static const struct option opts[] = {
 		{"try", required_argument, NULL, 't'},
@@ -1558,6 +1567,7 @@ int weir_taskrun_main(int argc, char **argv)
 	bool written = false;
 	char pid[32];
 
+	*stays = false;
 	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
@@ -1636,10 +1646,17 @@ int weir_taskrun_main(int argc, char **argv)
 			return 1;
 		}
 	}
-	result = taskrun(spec, report_fd, &written);
+	result = taskrun(spec, report_fd, offer_stay, &written);
+	*stays = json_is_true(json_object_get(result, "runner_stays"));
 	json_decref(result);
 	json_decref(spec);
 	return written ? 0 : 1;
+}
+
+int weir_taskrun_main(int argc, char **argv)
+{
+	bool stays;
+	return run_main(argc, argv, false, &stays);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1649,9 +1666,13 @@ int weir_taskrun_main(int argc, char **argv)
 #define STANDBY_MAX_ARGS 32
 #define STANDBY_MAX_BYTES (64 * 1024)
 
-int weir_taskrun_standby(int fd)
+/*
+ * One message: the try's arguments and its two fds.  Returns 1 with argv
+ * (pointing into data) and fds filled, 0 on EOF, -1 on a bad message or
+ * error (what it received is closed).
+ */
+static int standby_receive(int fd, char *data, char **argv, char rfd[32], char lfd[32], int fds[2])
 {
-	static char data[STANDBY_MAX_BYTES + 1];
 	union {
 		char buf[CMSG_SPACE(2 * sizeof(int))];
 		struct cmsghdr align;
@@ -1659,10 +1680,10 @@ int weir_taskrun_standby(int fd)
 	struct iovec iov = {data, STANDBY_MAX_BYTES};
 	struct msghdr msg;
 	struct cmsghdr *cm;
-	char *argv[STANDBY_MAX_ARGS + 4], rfd[32], lfd[32];
-	int fds[2] = {-1, -1}, argc = 0, nfds = 0;
+	int argc = 0, nfds = 0;
 	ssize_t n;
 
+	fds[0] = fds[1] = -1;
 	memset(&msg, 0, sizeof(msg));
 	msg.msg_iov = &iov;
 	msg.msg_iovlen = 1;
@@ -1671,10 +1692,9 @@ int weir_taskrun_standby(int fd)
 	do
 		n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
-	close(fd);
 	if (n == 0)
-		return 0; /* no job: the scheduler went away */
-	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+		return 0; /* no job: the scheduler closed our socket, or went away */
+	for (cm = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL; cm; cm = CMSG_NXTHDR(&msg, cm)) {
 		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
 			size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 			for (size_t i = 0; i < k; i++) {
@@ -1701,15 +1721,46 @@ int weir_taskrun_standby(int fd)
 		}
 		argv[argc++] = p;
 	}
-	snprintf(rfd, sizeof(rfd), "--report-fd=%d", fds[0]);
-	snprintf(lfd, sizeof(lfd), "--lock-fd=%d", fds[1]);
+	snprintf(rfd, 32, "--report-fd=%d", fds[0]);
+	snprintf(lfd, 32, "--lock-fd=%d", fds[1]);
 	argv[argc++] = rfd;
 	argv[argc++] = lfd;
 	argv[argc] = NULL;
-	return weir_taskrun_main(argc, argv);
+	return 1;
 fail:
 	for (int i = 0; i < 2; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
-	return 1;
+	fds[0] = fds[1] = -1;
+	return -1;
+}
+
+int weir_taskrun_standby(int fd)
+{
+	static char data[STANDBY_MAX_BYTES + 1];
+	char *argv[STANDBY_MAX_ARGS + 4], rfd[32], lfd[32];
+	int fds[2], rc = 0;
+
+	/* Ours alone: the programs we start must not inherit it. */
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	for (;;) {
+		bool stays = false;
+		int argc, got = standby_receive(fd, data, argv, rfd, lfd, fds);
+
+		if (got <= 0) {
+			rc = got < 0;
+			break;
+		}
+		for (argc = 0; argv[argc]; argc++)
+			;
+		rc = run_main(argc, argv, true, &stays);
+		/* The try is over: its lock is released with our last fd of
+		 * it, after the result file and the report line. */
+		close(fds[0]);
+		close(fds[1]);
+		if (!stays || stop_signal)
+			break;
+	}
+	close(fd);
+	return rc;
 }

@@ -137,9 +137,9 @@ json_t *weir_taskrun(json_t *spec, int report_fd);
 int weir_taskrun_main(int argc, char **argv);
 
 /*
- * `weir-task --standby=FD`: a runner started ahead of time, so that the
- * exec of the runner is not on a task's critical path.  It waits on FD (a
- * SOCK_SEQPACKET unix socket from the scheduler) for ONE message and runs
+ * `weir-task --standby=FD`: a pooled runner, started ahead of time so that
+ * the exec of the runner is not on a task's critical path.  It waits on FD
+ * (a SOCK_SEQPACKET unix socket from the scheduler) for a message and runs
  * that try exactly as `weir-task` with those arguments would:
  *
  *   data:    the arguments, each NUL-terminated:
@@ -148,11 +148,13 @@ int weir_taskrun_main(int argc, char **argv);
  *            and the try's lock file (flock()ed by the sender; the lock is
  *            held by the message in flight, then by us)
  *
- * The runner adds --report-fd and --lock-fd for the received fds.  EOF
- * (the scheduler closed its end, or died) before a message: returns 0
- * without doing anything.  A malformed message: closes what it received
- * and returns 1.  Until the message arrives it runs no task code and
- * holds no try's files, so a standby is not a task process.
+ * The runner adds --report-fd and --lock-fd for the received fds.  Its
+ * result carries "runner_stays": true (no stop signal arrived): after the
+ * report line it closes both fds and waits for the next message.  EOF
+ * (the scheduler closed its end, or died): returns 0.  A try that ended
+ * without that offer: returns its exit code.  A malformed message: closes
+ * what it received and returns 1.  Between tries it runs no task code and
+ * holds no try's files, so an idle runner is not a task process.
  */
 int weir_taskrun_standby(int fd);
 

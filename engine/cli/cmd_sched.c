@@ -79,6 +79,12 @@ static int sched_opts(struct weir_cli *cli, struct weir_sched_opts *o, char exe[
 		return WEIR_EXIT_INVALID;
 	}
 	o->parallelism = (int)v;
+	if (weir_str_to_i64(weir_config_get(c, WEIR_CFG_RUNNER_MAX_TRIES), &v) < 0 || v < 1 || v > 1000000) {
+		weir_cli_error("runner_max_tries must be a whole number from 1 to 1000000, not \"%s\"",
+			       weir_config_get(c, WEIR_CFG_RUNNER_MAX_TRIES));
+		return WEIR_EXIT_INVALID;
+	}
+	o->runner_max_tries = (int)v;
 	if (weir_duration_parse(weir_config_get(c, WEIR_CFG_HEARTBEAT_TIMEOUT), &us, &off, &err) < 0) {
 		weir_cli_error("heartbeat_timeout: %s", err.buf);
 		weir_buf_release(&err);

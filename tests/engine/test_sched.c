@@ -6,11 +6,13 @@
  * CLI, and checks the database afterwards.  Timing assertions are bounds
  * that hold on a loaded machine, never exact values.
  */
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -608,7 +610,8 @@ static void test_sched__a_reported_result_starts_downstream_before_the_runner_ex
 {
 	struct weir_env e;
 	char wrapper[700], runner[PATH_MAX], var[PATH_MAX + 32], script[2 * PATH_MAX];
-	const char *extra[2] = {var, NULL};
+	/* One try per runner: each lingers after its only try. */
+	const char *extra[3] = {var, "WEIR_RUNNER_MAX_TRIES=1", NULL};
 	const char *bin = getenv("WEIR_BINARY");
 	int64_t t0;
 
@@ -727,11 +730,23 @@ static pid_t idle_standby(struct weir_env *e, int timeout_s)
 	return 0;
 }
 
+/* The pid of the runner of a task's try in a run (as recorded). */
+static pid_t try_pid(struct weir_env *e, const char *run, const char *task)
+{
+	char *v = env_sql(e, "SELECT t.pid FROM task_tries t JOIN dag_runs d ON d.id = t.run_pk "
+			     "WHERE d.run_id = '%s' AND t.task_id = '%s'", run, task);
+	pid_t pid = v ? (pid_t)atoi(v) : 0;
+
+	free(v);
+	return pid;
+}
+
 /*
  * The scheduler keeps one runner started ahead (weir-task --standby); a
- * try is handed to it after its commit.  If the standby died meanwhile,
- * the try starts the ordinary way; after each hand-over a new standby
- * is started; and on shutdown the idle standby goes away with us.
+ * try is handed to it after its commit, and after the try the runner
+ * goes back to the pool for the next one.  If the idle runner died
+ * meanwhile, the try starts the ordinary way and a new runner is started;
+ * on shutdown idle runners go away with us.
  */
 static void test_sched__a_dead_standby_runner_is_replaced_and_the_try_still_runs(void)
 {
@@ -749,27 +764,89 @@ static void test_sched__a_dead_standby_runner_is_replaced_and_the_try_still_runs
 	CHECK_INT_OP(sb, >, 0);
 	/* Killed: the hand-over fails and a is started directly. */
 	CHECK_INT_EQ(kill(sb, SIGKILL), 0);
+	CHECK(gone_or_zombie(sb, 10));
+	usleep(200000); /* reaped: the scheduler forgets it */
 	env_trigger(&e, "sb", "r1", NULL);
 	CHECK_STR_EQ(env_wait_run(&e, "sb", "r1", 30), "SUCCESS");
 	CHECK_SQL(&e, "2", "SELECT count(*) FROM task_tries WHERE state = 'success'");
-	/* A fresh standby waits for the next try. */
-	sb2 = idle_standby(&e, 20);
+	/* b went to the fresh runner started after a's commit. */
+	sb2 = try_pid(&e, "r1", "b");
 	CHECK_INT_OP(sb2, >, 0);
 	CHECK_INT_OP(sb2, !=, sb);
+	CHECK_INT_OP(try_pid(&e, "r1", "a"), !=, sb2);
+	/* It is back in the pool and runs both tries of r2. */
 	env_trigger(&e, "sb", "r2", NULL);
 	CHECK_STR_EQ(env_wait_run(&e, "sb", "r2", 30), "SUCCESS");
-	/* r2's first try went to that standby. */
-	{
-		char want[32];
-		snprintf(want, sizeof(want), "%d", (int)sb2);
-		CHECK_SQL(&e, want, "SELECT t.pid FROM task_tries t JOIN dag_runs d ON d.id = t.run_pk "
-				    "WHERE d.run_id = 'r2' AND t.task_id = 'a'");
-	}
-	/* On shutdown the idle standby reads EOF and exits. */
-	sb = idle_standby(&e, 20);
-	CHECK_INT_OP(sb, >, 0);
+	CHECK_INT_EQ(try_pid(&e, "r2", "a"), sb2);
+	CHECK_INT_EQ(try_pid(&e, "r2", "b"), sb2);
+	CHECK_INT_EQ(kill(sb2, 0), 0); /* idle again */
+	/* On shutdown the idle runner reads EOF and exits. */
 	env_stop(&e, 0, false);
-	CHECK(gone_or_zombie(sb, 10));
+	CHECK(gone_or_zombie(sb2, 10));
+	env_stop_all(&e);
+}
+
+/* True when the file is not flock()ed by anyone. */
+static bool unlocked(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	bool free_ = fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0;
+
+	if (fd >= 0)
+		close(fd);
+	return free_;
+}
+
+/*
+ * A pooled runner runs one try after the other and carries nothing from
+ * one to the next: the earlier try's lock is released while the runner
+ * lives on, and the program of a later try inherits neither the runner's
+ * socket nor an earlier try's files (its open fds are listed).  With
+ * runner_max_tries = 1 every try gets a fresh process.
+ */
+static void test_sched__a_pooled_runner_carries_nothing_from_one_try_to_the_next(void)
+{
+	struct weir_env e;
+	const char *one[] = {"WEIR_RUNNER_MAX_TRIES=1", NULL};
+	char lock[PATH_MAX], log[PATH_MAX], *text;
+	pid_t r;
+
+	env_init(&e);
+	env_dag(&e, "pool.yaml",
+		"version: 1\ndag: pool\ntasks:\n"
+		"  - {id: a, operator: command, exec: [\"true\"]}\n"
+		"  - {id: b, operator: command, depends_on: [a],\n"
+		"     shell: \"for f in /proc/$$/fd/*; do echo fd $f $(readlink $f); done\"}\n");
+	env_start(&e, 0, NULL);
+	env_wait_sql(&e, 20, "SELECT count(*) = 1 FROM dags");
+	env_trigger(&e, "pool", "r1", NULL);
+	CHECK_STR_EQ(env_wait_run(&e, "pool", "r1", 30), "SUCCESS");
+	r = try_pid(&e, "r1", "a");
+	CHECK_INT_OP(r, >, 0);
+	CHECK_INT_EQ(try_pid(&e, "r1", "b"), r);
+	CHECK_INT_EQ(kill(r, 0), 0); /* alive, idle */
+	snprintf(lock, sizeof(lock), "%s/logs/pool/r1/a/1.lock", e.home);
+	CHECK(unlocked(lock));
+	snprintf(lock, sizeof(lock), "%s/logs/pool/r1/b/1.lock", e.home);
+	CHECK(unlocked(lock));
+	snprintf(log, sizeof(log), "%s/logs/pool/r1/b/1.log", e.home);
+	text = check_read_file(log);
+	CHECK(strstr(text, "fd /proc/") != NULL);
+	CHECK(strstr(text, "socket:") == NULL);
+	CHECK(strstr(text, ".lock") == NULL);
+	CHECK(strstr(text, "/a/1.") == NULL);
+	free(text);
+	env_stop(&e, 0, false);
+	CHECK(gone_or_zombie(r, 10));
+
+	/* One try per process. */
+	env_start(&e, 0, one);
+	env_trigger(&e, "pool", "r2", NULL);
+	CHECK_STR_EQ(env_wait_run(&e, "pool", "r2", 30), "SUCCESS");
+	r = try_pid(&e, "r2", "a");
+	CHECK_INT_OP(r, >, 0);
+	CHECK_INT_OP(try_pid(&e, "r2", "b"), !=, r);
+	CHECK(gone_or_zombie(r, 10));
 	env_stop_all(&e);
 }
 
@@ -805,6 +882,7 @@ static const struct check_test tests[] = {
 	CHECK_TEST(test_sched__callbacks_run_once_the_run_is_decided),
 	CHECK_TEST(test_sched__a_reported_result_starts_downstream_before_the_runner_exits),
 	CHECK_TEST(test_sched__a_dead_standby_runner_is_replaced_and_the_try_still_runs),
+	CHECK_TEST(test_sched__a_pooled_runner_carries_nothing_from_one_try_to_the_next),
 	CHECK_TEST(test_sched__a_try_on_a_silent_host_is_failed_after_the_heartbeat_timeout),
 	CHECK_TEST(test_sched__every_trigger_rule_decides_like_airflow),
 	CHECK_TEST(test_sched__branch_skips_the_unchosen_path_and_joins),
