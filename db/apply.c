@@ -410,6 +410,11 @@ static int apply_once(struct pg_store *st, struct weir_batch *b, bool *lost, str
 			*lost = rc == WEIR_ECONN;
 			goto out;
 		}
+		if (to == total && b->while_committing) {
+			void (*fn)(void *) = b->while_committing;
+			b->while_committing = NULL;
+			fn(b->while_committing_arg);
+		}
 		if (chunked && from == 0) {
 			rc = read_one(st, b, SIZE_MAX, lost, err); /* BEGIN */
 			if (rc < 0)

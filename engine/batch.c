@@ -45,6 +45,8 @@ void weir_batch_reset(struct weir_batch *b)
 	weir_uuid_v7(&b->id);
 	b->failed = 0;
 	b->maybe_committed = false;
+	b->while_committing = NULL;
+	b->while_committing_arg = NULL;
 }
 
 bool weir_batch_empty(const struct weir_batch *b)

@@ -210,7 +210,11 @@ void sched_commit(struct weir_sched *s)
 		}
 		{
 			int64_t t0 = weir_mono_us();
+			/* The tries' files are made while the server commits. */
+			s->batch.while_committing = sched_spawn_prepare;
+			s->batch.while_committing_arg = s;
 			rc = weir_store_apply(s->st, &s->batch, &err);
+			s->batch.while_committing = NULL;
 			weir_debug("commit of %zu changes: %lld us", s->batch.ops.n,
 				   (long long)(weir_mono_us() - t0));
 		}
@@ -228,7 +232,14 @@ void sched_commit(struct weir_sched *s)
 				s->flush_timer = 0;
 			}
 			free_done_tries(s);
-			sched_spawn_pending(s);
+			{
+				int64_t t0 = weir_mono_us();
+				size_t n = s->spawn.n;
+				sched_spawn_pending(s);
+				if (n)
+					weir_debug("start of %zu tries: %lld us", n,
+						   (long long)(weir_mono_us() - t0));
+			}
 			/* Spawning adds "running" records and failures of tries
 			 * that could not start: loop to commit what is urgent. */
 			continue;

@@ -235,7 +235,7 @@ static struct sched_try *try_new(struct weir_sched *s, struct sched_run *r, uint
 	t->try_number = ti->try_number;
 	t->attempt = ti->attempt;
 	t->pid = -1;
-	t->report_fd = -1;
+	t->report_fd = t->lock_fd = t->report_w = -1;
 	t->runner.fd = -1;
 	weir_buf_init(&t->report, REPORT_MAX);
 	weir_list_insert_tail(&s->tries, &t->link);
@@ -252,6 +252,10 @@ void sched_try_free(struct weir_sched *s, struct sched_try *t)
 	}
 	if (t->runner.fd >= 0)
 		close(t->runner.fd); /* its runner reads EOF after the try */
+	if (t->lock_fd >= 0)
+		close(t->lock_fd);
+	if (t->report_w >= 0)
+		close(t->report_w);
 	free(t->exec_error);
 	free(t->lost_reason);
 	if (t->timeout_timer)
@@ -569,17 +573,24 @@ static bool limits_set(const struct weir_limits *l)
 	return l->memory_bytes || l->pids || l->nofile || l->cpu_seconds;
 }
 
-static int spawn(struct weir_sched *s, struct sched_try *t, struct weir_buf *err)
+/*
+ * Everything a try's start needs that does not depend on its commit: the
+ * spec file, the lock (created and flock()ed: a try is never "started"
+ * by these files alone, see sched_recover_try), the report pipe.  Runs
+ * while the commit is on the server (the batch's while_committing hook),
+ * else right before the start.  Not done for a try whose commit is then
+ * refused: its files stay, unlocked and empty, and are rewritten by the
+ * next attempt.
+ */
+static int prepare(struct weir_sched *s, struct sched_try *t, struct weir_buf *err)
 {
 	struct sched_run *r = t->run;
-	const struct weir_task *task = &r->dag->tasks[t->task];
-	struct weir_child c = WEIR_CHILD_INIT;
-	char *spec_path = NULL, *lock_path = NULL;
-	char trys[16], att[WEIR_UUID_STRLEN], rfd[32], lfd[32];
-	int pipefd[2] = {-1, -1}, lock = -1, rc, nfd = 0;
-	json_t *spec = NULL;
-	const char *argv[16];
+	char *spec_path = NULL, *lock_path = NULL, *res;
+	int pipefd[2] = {-1, -1}, lock = -1, rc;
+	json_t *spec;
 
+	if (t->prepared)
+		return 0;
 	spec = build_spec(s, t);
 	spec_path = sched_try_path(s, r, t->task, t->try_number, WEIR_SPEC_SPEC);
 	lock_path = sched_try_path(s, r, t->task, t->try_number, WEIR_SPEC_LOCK);
@@ -588,11 +599,9 @@ static int spawn(struct weir_sched *s, struct sched_try *t, struct weir_buf *err
 		goto out;
 	/* A leftover result of an earlier poke/attempt must not be mistaken
 	 * for this one's (results carry the attempt id, but keep it clean). */
-	{
-		char *res = sched_try_path(s, r, t->task, t->try_number, WEIR_SPEC_RESULT);
-		unlink(res);
-		free(res);
-	}
+	res = sched_try_path(s, r, t->task, t->try_number, WEIR_SPEC_RESULT);
+	unlink(res);
+	free(res);
 	lock = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
 	if (lock < 0 || flock(lock, LOCK_EX | LOCK_NB) < 0) {
 		rc = -errno;
@@ -607,10 +616,52 @@ static int spawn(struct weir_sched *s, struct sched_try *t, struct weir_buf *err
 		weir_buf_addf(err, "could not create a pipe: %s", strerror(errno));
 		goto out;
 	}
+	t->report_fd = pipefd[0];
+	t->report_w = pipefd[1];
+	t->lock_fd = lock;
+	lock = -1;
+	t->prepared = true;
+out:
+	if (lock >= 0)
+		close(lock);
+	json_decref(spec);
+	free(spec_path);
+	free(lock_path);
+	return rc;
+}
+
+void sched_spawn_prepare(void *arg)
+{
+	struct weir_sched *s = arg;
+
+	for (size_t i = 0; i < s->spawn.n; i++) {
+		struct weir_buf err = WEIR_BUF_INIT(WEIR_BUF_NOLIMIT);
+		struct sched_try *t = s->spawn.v[i];
+		/* A failure is met again, and reported, by spawn(). */
+		if (!t->kill_reason)
+			prepare(s, t, &err);
+		weir_buf_release(&err);
+	}
+}
+
+static int spawn(struct weir_sched *s, struct sched_try *t, struct weir_buf *err)
+{
+	struct sched_run *r = t->run;
+	const struct weir_task *task = &r->dag->tasks[t->task];
+	struct weir_child c = WEIR_CHILD_INIT;
+	char *spec_path = NULL;
+	char trys[16], att[WEIR_UUID_STRLEN], rfd[32], lfd[32];
+	int rc, nfd = 0;
+	const char *argv[16];
+
+	rc = prepare(s, t, err);
+	if (rc < 0)
+		goto out;
+	spec_path = sched_try_path(s, r, t->task, t->try_number, WEIR_SPEC_SPEC);
 	snprintf(trys, sizeof(trys), "%d", t->try_number);
 	/* keep_fds keep their numbers in the child. */
-	snprintf(rfd, sizeof(rfd), "--report-fd=%d", pipefd[1]);
-	snprintf(lfd, sizeof(lfd), "--lock-fd=%d", lock);
+	snprintf(rfd, sizeof(rfd), "--report-fd=%d", t->report_w);
+	snprintf(lfd, sizeof(lfd), "--lock-fd=%d", t->lock_fd);
 	{
 		/* The lean runner unless the operator needs the full binary. */
 		int n = 0;
@@ -630,14 +681,14 @@ static int spawn(struct weir_sched *s, struct sched_try *t, struct weir_buf *err
 		argv[n++] = weir_uuid_format(&t->attempt, att);
 		argv[n++] = "--spec";
 		argv[n++] = spec_path;
-		nfd = n; /* the standby gets the fds themselves, not these */
+		nfd = n; /* a pooled runner gets the fds themselves, not these */
 		argv[n++] = rfd;
 		argv[n++] = lfd;
 		argv[n] = NULL;
 	}
 	c.argv = argv;
-	c.keep_fds[0] = pipefd[1];
-	c.keep_fds[1] = lock;
+	c.keep_fds[0] = t->report_w;
+	c.keep_fds[1] = t->lock_fd;
 	/* A container's limits are its cgroup's (RLIMIT_AS would break the
 	 * OCI runtime, a Go program, started by the runner). */
 	if (task->executor != WEIR_EXECUTOR_CONTAINER)
@@ -645,7 +696,7 @@ static int spawn(struct weir_sched *s, struct sched_try *t, struct weir_buf *err
 	if (s->idle.n && argv[0] == s->o.task_exe && !limits_set(&c.limits)) {
 		/* The lean runner, no rlimits to set: an idle one can take it. */
 		argv[nfd] = NULL;
-		rc = hand_over(s, t, argv + 1, pipefd[1], lock);
+		rc = hand_over(s, t, argv + 1, t->report_w, t->lock_fd);
 		argv[nfd] = rfd;
 	} else {
 		rc = -1;
@@ -666,8 +717,6 @@ static int spawn(struct weir_sched *s, struct sched_try *t, struct weir_buf *err
 	}
 	t->started_us = weir_now_us();
 	t->spawned = true;
-	t->report_fd = pipefd[0];
-	pipefd[0] = -1;
 	fcntl(t->report_fd, F_SETFL, O_NONBLOCK);
 	weir_loop_add_fd(s->loop, t->report_fd, WEIR_LOOP_READ, on_report, t);
 	if (task->execution_timeout_us) {
@@ -677,15 +726,17 @@ static int spawn(struct weir_sched *s, struct sched_try *t, struct weir_buf *err
 		t->timeout_timer = weir_timer_add(s->loop, ms, on_timeout, t);
 	}
 out:
-	if (pipefd[0] >= 0)
-		close(pipefd[0]);
-	if (pipefd[1] >= 0)
-		close(pipefd[1]);
-	if (lock >= 0)
-		close(lock); /* the child holds the lock now */
-	json_decref(spec);
+	/* The runner holds them now (or nobody will). */
+	if (t->report_w >= 0)
+		close(t->report_w);
+	if (t->lock_fd >= 0)
+		close(t->lock_fd);
+	t->report_w = t->lock_fd = -1;
+	if (rc < 0 && t->report_fd >= 0) {
+		close(t->report_fd);
+		t->report_fd = -1;
+	}
 	free(spec_path);
-	free(lock_path);
 	return rc;
 }
 

@@ -152,6 +152,12 @@ struct weir_batch {
 	size_t failed;             /* out: index of the failing op */
 	bool maybe_committed;      /* set by apply after an ambiguous failure:
 				      retry this batch unchanged (same id) */
+	/* Optional: called at most once, when the whole batch was sent and
+	 * the server works on it (before apply reads the answers), for work
+	 * that may overlap the commit but must not depend on it.  A store
+	 * need not call it (then the caller does that work afterwards). */
+	void (*while_committing)(void *arg);
+	void *while_committing_arg;
 };
 
 void weir_batch_init(struct weir_batch *b, const char *actor);
