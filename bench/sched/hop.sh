@@ -14,7 +14,7 @@
 #   report+decide   outcome line of try i -> queued_at of i+1 (report pipe,
 #                   loop wake-up, outcome, readiness, dispatch)
 #   commit+spawn    queued_at -> started_at (the one commit, spec file, lock,
-#                   start of the runner: hand-over to the standby or clone)
+#                   start of the runner: hand-over to an idle pooled runner, or clone)
 #   runner start    started_at -> the runner's first log line
 #   runner setup    first log line -> "process N started" (templates, dirs,
 #                   subreaper, pipes, clone of the program until its exec)

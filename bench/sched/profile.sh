@@ -100,7 +100,7 @@ echo "Timeline (strace -f -r: seconds since the previous syscall; the main steps
 echo
 echo '```'
 grep -E 'execve|clone|vfork|fork|wait|pidfd|exit|rename|openat.*(spec|log|result|xcom)|poll|write\((1|2|[0-9]+), "\{' \
-	"$BENCH_TMP/strace-task-r.txt" | head -40
+	"$BENCH_TMP/strace-task-r.txt" | awk 'NR <= 40'
 echo '```'
 
 # 4. instructions of one runner
@@ -180,10 +180,10 @@ if command -v perf >/dev/null 2>&1 && perf stat -e task-clock true >/dev/null 2>
 	echo "W2 took $(run_secs perf) s.  By process name, then by kernel/user symbol for weir's processes:"
 	echo
 	echo '```'
-	perf report -i "$BENCH_TMP/perf.data" --stdio --sort comm 2>/dev/null | grep -E '^ +[0-9.]+%' | head -12
+	perf report -i "$BENCH_TMP/perf.data" --stdio --sort comm 2>/dev/null | grep -E '^ +[0-9.]+%' | awk 'NR <= 12'
 	echo
 	perf report -i "$BENCH_TMP/perf.data" --stdio --comms weir,weir-task,true --sort comm,sym 2>/dev/null |
-		grep -E '^ +[0-9.]+%' | head -30
+		grep -E '^ +[0-9.]+%' | awk 'NR <= 30'
 	echo '```'
 else
 	echo
