@@ -319,6 +319,21 @@ bench_cpu_ms() {
 }
 BENCH_CLK_TCK=$(getconf CLK_TCK)
 
+# Like bench_cpu_ms, but CHILDREN also counts the live descendants (their
+# own time and their reaped children's): processes that outlive a
+# measurement, such as weir's pooled task runners, count when they work,
+# not when they exit.  A descendant that exits during the walk is missed.
+bench_cpu_tree_ms() {
+	local self kids k ks kc
+	[[ -r /proc/$1/stat ]] || { echo "0 0"; return; }
+	read -r self kids <<<"$(bench_cpu_ms "$1")"
+	for k in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+		read -r ks kc <<<"$(bench_cpu_tree_ms "$k")"
+		kids=$((kids + ks + kc))
+	done
+	echo "$self $kids"
+}
+
 # bench_wait_run DAG RUN TIMEOUT_S (through bench_sql; poll every 5 ms;
 # calls $BENCH_WAIT_HOOK, if set, after each poll).
 bench_wait_run() {

@@ -75,18 +75,18 @@ weir_cli() {
 }
 
 # run_weir WID RUN_ID: sets WALL DBT (seconds), HOP_* (ms), CPU_S CPU_T
-# CPU_B (ms: the scheduler, its reaped children = the task processes, and
-# its PostgreSQL backend)
+# CPU_B (ms: the scheduler, its descendants = the task processes (pooled
+# runners and what they ran, reaped or alive), and its PostgreSQL backend)
 run_weir() {
 	local dag=${1,,} run=$2 t0 c0 c1 b0 b1
-	read -r -a c0 <<<"$(bench_cpu_ms "$SCHED")"
+	read -r -a c0 <<<"$(bench_cpu_tree_ms "$SCHED")"
 	read -r -a b0 <<<"$(bench_cpu_ms "$BACKEND")"
 	t0=$EPOCHREALTIME
 	weir_cli dags trigger "$dag" --run-id "$run" >/dev/null
 	bench_wait_run "$dag" "$run" 900
 	[[ $BENCH_RUN_STATE == SUCCESS ]] || bench_die "run $dag/$run ended $BENCH_RUN_STATE"
 	WALL=$(awk -v a="$t0" -v b="$BENCH_RUN_T1" 'BEGIN { printf "%.4f\n", b - a }')
-	read -r -a c1 <<<"$(bench_cpu_ms "$SCHED")"
+	read -r -a c1 <<<"$(bench_cpu_tree_ms "$SCHED")"
 	read -r -a b1 <<<"$(bench_cpu_ms "$BACKEND")"
 	CPU_S=$((c1[0] - c0[0]))
 	CPU_T=$((c1[1] - c0[1]))
@@ -387,7 +387,7 @@ if [[ " $PHASES " == *" compare "* ]]; then
 	done
 	echo
 	echo "(\"prev. ended -> queued\" is only meaningful for W2's chain (ordered by task id).  CPU from"
-	echo "/proc/PID/stat: the scheduler's own, its reaped children's (weir-task + the command), and its backend's.)"
+	echo "/proc/PID/stat: the scheduler's own, its descendants' (pooled weir-task runners + the commands, reaped or alive), and its backend's.)"
 	echo "Scheduler RSS after the runs: $CMP_RSS MiB (peak $CMP_HWM MiB)."
 fi
 if [[ " $PHASES " == *" history "* ]]; then
