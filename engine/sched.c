@@ -210,7 +210,9 @@ void sched_commit(struct weir_sched *s)
 		}
 		{
 			int64_t t0 = weir_mono_us();
-			/* The tries' files are made while the server commits. */
+			/* The tries' files are made while the server commits
+			 * (their specs before: building one may query). */
+			sched_spawn_specs(s);
 			s->batch.while_committing = sched_spawn_prepare;
 			s->batch.while_committing_arg = s;
 			rc = weir_store_apply(s->st, &s->batch, &err);

@@ -256,6 +256,7 @@ void sched_try_free(struct weir_sched *s, struct sched_try *t)
 		close(t->lock_fd);
 	if (t->report_w >= 0)
 		close(t->report_w);
+	json_decref(t->spec);
 	free(t->exec_error);
 	free(t->lost_reason);
 	if (t->timeout_timer)
@@ -591,7 +592,8 @@ static int prepare(struct weir_sched *s, struct sched_try *t, struct weir_buf *e
 
 	if (t->prepared)
 		return 0;
-	spec = build_spec(s, t);
+	spec = t->spec ? t->spec : build_spec(s, t);
+	t->spec = NULL;
 	spec_path = sched_try_path(s, r, t->task, t->try_number, WEIR_SPEC_SPEC);
 	lock_path = sched_try_path(s, r, t->task, t->try_number, WEIR_SPEC_LOCK);
 	rc = weir_spec_write_json(spec_path, spec, err);
@@ -640,6 +642,18 @@ out:
 	return rc;
 }
 
+/* The specs of the tries to start: before the commit, because building
+ * one may read the store (the run's XComs, connections). */
+void sched_spawn_specs(struct weir_sched *s)
+{
+	for (size_t i = 0; i < s->spawn.n; i++) {
+		struct sched_try *t = s->spawn.v[i];
+		if (!t->prepared && !t->spec && !t->kill_reason)
+			t->spec = build_spec(s, t);
+	}
+}
+
+/* While the commit is on the server: no store access here. */
 void sched_spawn_prepare(void *arg)
 {
 	struct weir_sched *s = arg;

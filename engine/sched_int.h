@@ -139,6 +139,8 @@ struct sched_try {
 	struct sched_runner runner; /* the pooled runner it was handed to (fd -1: none) */
 	/* made ready before its commit (sched_spawn_prepare), used after */
 	bool prepared;
+	json_t *spec;             /* built before the commit (it may query the
+				     store, which is busy during it) */
 	int lock_fd, report_w;    /* the flock()ed lock, the report pipe's write end */
 	uint64_t timeout_timer, kill_timer, poll_timer;
 	bool spawned, exited, adopted, running_recorded;
@@ -256,6 +258,7 @@ void sched_spawn_pending(struct weir_sched *s);
 void sched_standby_start(struct weir_sched *s);
 void sched_standby_stop(struct weir_sched *s);
 void sched_runners_trim(struct weir_sched *s);
+void sched_spawn_specs(struct weir_sched *s);
 void sched_spawn_prepare(void *s);
 void sched_try_kill(struct weir_sched *s, struct sched_try *t, const char *reason);
 void sched_sigchld(struct weir_loop *loop, int fd, int mask, void *arg);

@@ -398,6 +398,36 @@ static void test_sched__xcom_flows_downstream_and_becomes_the_order_result(void)
 	env_stop_all(&e);
 }
 
+/*
+ * A downstream task started by a restarted scheduler still sees its
+ * upstream's XComs: the run's XComs are read from the database then (not
+ * cached), outside the commit that queues the task.  b waits in a pool of
+ * 0 slots across the restart; growing the pool starts it.
+ */
+static void test_sched__xcom_reaches_a_task_started_after_a_restart(void)
+{
+	struct weir_env e;
+
+	env_init(&e);
+	env_dag(&e, "xr.yaml",
+		"version: 1\ndag: xr\ntasks:\n"
+		"  - {id: a, operator: command, shell: \"echo '::xcom n=41'\"}\n"
+		"  - {id: b, operator: command, depends_on: [a], pool: hold,"
+		"     shell: \"test {{ xcom.a.n }} = 41\"}\n");
+	env_start(&e, 0, NULL);
+	env_wait_sql(&e, 20, "SELECT count(*) = 1 FROM dags");
+	free(q(&e, "INSERT INTO pools (name, slots, description) VALUES ('hold', 0, 'test')"));
+	env_trigger(&e, "xr", "r1", NULL);
+	env_wait_sql(&e, 30, "SELECT count(*) = 1 FROM task_instances WHERE task_id = 'a' AND state = 'success'");
+	env_stop(&e, 0, false);
+	env_start(&e, 0, NULL);
+	env_wait_sql(&e, 20, "SELECT count(*) = 1 FROM dags d JOIN schedulers s ON s.id = d.scheduler_id");
+	free(q(&e, "UPDATE pools SET slots = 1 WHERE name = 'hold'"));
+	CHECK_STR_EQ(env_wait_run(&e, "xr", "r1", 30), "SUCCESS");
+	CHECK_SQL(&e, "success", "SELECT state FROM task_instances WHERE task_id = 'b'");
+	env_stop_all(&e);
+}
+
 static void test_sched__restarted_scheduler_adopts_a_running_task(void)
 {
 	struct weir_env e;
@@ -895,6 +925,7 @@ static const struct check_test tests[] = {
 	CHECK_TEST(test_sched__paused_dag_holds_triggered_runs_until_unpaused),
 	CHECK_TEST(test_sched__an_unpause_seen_first_by_the_heartbeat_starts_held_runs),
 	CHECK_TEST(test_sched__xcom_flows_downstream_and_becomes_the_order_result),
+	CHECK_TEST(test_sched__xcom_reaches_a_task_started_after_a_restart),
 	CHECK_TEST(test_sched__restarted_scheduler_adopts_a_running_task),
 	CHECK_TEST(test_sched__dag_file_changes_are_picked_up_and_bad_edits_keep_the_last_good),
 	CHECK_TEST(test_sched__abort_kills_running_tasks),
