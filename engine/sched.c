@@ -598,7 +598,7 @@ void weir_sched_free(struct weir_sched *s)
 
 	if (!s)
 		return;
-	sched_standby_stop(s);
+	sched_runners_close(s);
 	weir_vec_release(&s->idle);
 	/* Task processes keep running: a later scheduler adopts them. */
 	weir_list_foreach_safe(pos, tmp, &s->tries) {

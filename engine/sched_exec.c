@@ -459,7 +459,7 @@ void sched_standby_start(struct weir_sched *s)
 
 /* Closes every idle runner's socket: they read EOF and exit (reaped as
  * usual). */
-void sched_standby_stop(struct weir_sched *s)
+void sched_runners_close(struct weir_sched *s)
 {
 	for (size_t i = 0; i < s->idle.n; i++)
 		runner_close(&s->idle.v[i]);
@@ -513,12 +513,11 @@ static void runner_release(struct weir_sched *s, struct sched_try *t, json_t *re
 
 /*
  * Hands a try to the newest idle runner: args (NULL-terminated, without
- * the fds) and the report pipe's write end + the lock, in one message.
+ * the fds) and the try's report pipe write end + lock, in one message.
  * 0 on success (t->runner is then the try's runner); else no runner was
  * able to take it and the caller starts one itself.
  */
-static int hand_over(struct weir_sched *s, struct sched_try *t, const char *const *args, int report_w,
-		     int lock)
+static int hand_over(struct weir_sched *s, struct sched_try *t, const char *const *args)
 {
 	struct weir_buf data = WEIR_BUF_INIT(64 * 1024);
 	union {
@@ -528,30 +527,30 @@ static int hand_over(struct weir_sched *s, struct sched_try *t, const char *cons
 	struct iovec iov;
 	struct msghdr msg;
 	struct cmsghdr *cm;
-	int fds[2] = {report_w, lock}, rc = 0;
+	int fds[2] = {t->report_w, t->lock_fd}, rc = 0;
 
 	for (size_t i = 0; args[i] && rc == 0; i++)
 		rc = weir_buf_add(&data, args[i], strlen(args[i]) + 1);
 	if (rc < 0)
 		goto out;
+	memset(&u, 0, sizeof(u));
+	memset(&msg, 0, sizeof(msg));
+	iov.iov_base = data.buf;
+	iov.iov_len = data.len;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = u.buf;
+	msg.msg_controllen = sizeof(u.buf);
+	cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(fds));
+	memcpy(CMSG_DATA(cm), fds, sizeof(fds));
 	rc = -ENOENT;
 	while (s->idle.n && rc < 0) {
 		struct sched_runner rn = s->idle.v[--s->idle.n];
 		ssize_t n;
 
-		memset(&u, 0, sizeof(u));
-		memset(&msg, 0, sizeof(msg));
-		iov.iov_base = data.buf;
-		iov.iov_len = data.len;
-		msg.msg_iov = &iov;
-		msg.msg_iovlen = 1;
-		msg.msg_control = u.buf;
-		msg.msg_controllen = sizeof(u.buf);
-		cm = CMSG_FIRSTHDR(&msg);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(fds));
-		memcpy(CMSG_DATA(cm), fds, sizeof(fds));
 		do
 			n = sendmsg(rn.fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
 		while (n < 0 && errno == EINTR);
@@ -720,7 +719,7 @@ static int spawn(struct weir_sched *s, struct sched_try *t, struct weir_buf *err
 	if (s->idle.n && argv[0] == s->o.task_exe && !limits_set(&c.limits)) {
 		/* The lean runner, no rlimits to set: an idle one can take it. */
 		argv[nfd] = NULL;
-		rc = hand_over(s, t, argv + 1, t->report_w, t->lock_fd);
+		rc = hand_over(s, t, argv + 1);
 		argv[nfd] = rfd;
 	} else {
 		rc = -1;

@@ -256,7 +256,7 @@ void sched_ready_push(struct weir_sched *s, struct sched_run *r, uint32_t task);
 void sched_dispatch(struct weir_sched *s);
 void sched_spawn_pending(struct weir_sched *s);
 void sched_standby_start(struct weir_sched *s);
-void sched_standby_stop(struct weir_sched *s);
+void sched_runners_close(struct weir_sched *s);
 void sched_runners_trim(struct weir_sched *s);
 void sched_spawn_specs(struct weir_sched *s);
 void sched_spawn_prepare(void *s);

@@ -1667,9 +1667,9 @@ int weir_taskrun_main(int argc, char **argv)
 #define STANDBY_MAX_BYTES (64 * 1024)
 
 /*
- * One message: the try's arguments and its two fds.  Returns 1 with argv
- * (pointing into data) and fds filled, 0 on EOF, -1 on a bad message or
- * error (what it received is closed).
+ * One message: the try's arguments and its two fds.  Returns argc (> 0)
+ * with argv (pointing into data) and fds filled, 0 on EOF, -1 on a bad
+ * message or error (what it received is closed).
  */
 static int standby_receive(int fd, char *data, char **argv, char rfd[32], char lfd[32], int fds[2])
 {
@@ -1726,7 +1726,7 @@ static int standby_receive(int fd, char *data, char **argv, char rfd[32], char l
 	argv[argc++] = rfd;
 	argv[argc++] = lfd;
 	argv[argc] = NULL;
-	return 1;
+	return argc;
 fail:
 	for (int i = 0; i < 2; i++)
 		if (fds[i] >= 0)
@@ -1745,14 +1745,12 @@ int weir_taskrun_standby(int fd)
 	fcntl(fd, F_SETFD, FD_CLOEXEC);
 	for (;;) {
 		bool stays = false;
-		int argc, got = standby_receive(fd, data, argv, rfd, lfd, fds);
+		int argc = standby_receive(fd, data, argv, rfd, lfd, fds);
 
-		if (got <= 0) {
-			rc = got < 0;
+		if (argc <= 0) {
+			rc = argc < 0;
 			break;
 		}
-		for (argc = 0; argv[argc]; argc++)
-			;
 		rc = run_main(argc, argv, true, &stays);
 		/* The try is over: its lock is released with our last fd of
 		 * it, after the result file and the report line. */

@@ -740,8 +740,8 @@ static pid_t standby_of(pid_t sched)
 	return found;
 }
 
-/* The idle standby: a standby_of() pid that ran no try yet (a runner
- * that was a standby keeps that command line while it exits). */
+/* The runner started ahead: a standby_of() pid that ran no try yet (a
+ * pooled runner keeps that command line for its whole life). */
 static pid_t idle_standby(struct weir_env *e, int timeout_s)
 {
 	int64_t until = weir_mono_us() + timeout_s * WEIR_US_PER_SEC;
